@@ -1,0 +1,312 @@
+"""The `vigil` command."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vigil import __version__
+from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text, load_settings
+from vigil.estate import Estate, EstateError, load_estate, sample_estate_text
+from vigil.events.docs import render_markdown
+from vigil.ingest import import_ocsf_json
+from vigil.store.database import Database
+from vigil.store.errors import StoreError
+from vigil.store.lake import Lake, QueryResult
+
+app = typer.Typer(
+    help="Vigil: security operations for retailers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+estate_app = typer.Typer(help="Check and inspect the estate file.", no_args_is_help=True)
+events_app = typer.Typer(help="The event model.", no_args_is_help=True)
+app.add_typer(estate_app, name="estate")
+app.add_typer(events_app, name="events")
+
+out = Console()
+err = Console(stderr=True)
+
+DataOption = Annotated[
+    Path, typer.Option("--data", "-d", help="Data folder.", envvar="VIGIL_DATA", show_default=True)
+]
+DEFAULT_DATA = Path("vigil-data")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _settings(data: Path) -> Settings:
+    try:
+        return load_settings(data)
+    except ConfigError as error:
+        raise _fail(str(error)) from error
+
+
+@app.command()
+def version() -> None:
+    """Print Vigil's version."""
+    out.print(f"vigil {__version__}")
+
+
+@app.command()
+def init(data: DataOption = DEFAULT_DATA) -> None:
+    """Create a data folder: configuration, sample estate, database, lake."""
+    settings = _initialise(data)
+    out.print(
+        f"Initialised [bold]{data}[/] (database revision {Database.head_revision()}, "
+        f"estate {settings.estate_path.name})."
+    )
+
+
+def _initialise(data: Path) -> Settings:
+    data.mkdir(parents=True, exist_ok=True)
+    config_path = data / CONFIG_FILE
+    if not config_path.exists():
+        config_path.write_text(default_config_text(), encoding="utf-8")
+    settings = _settings(data)
+    if not settings.estate_path.exists():
+        settings.estate_path.write_text(sample_estate_text(), encoding="utf-8")
+    settings.lake_path.mkdir(parents=True, exist_ok=True)
+    database = _open_database(settings)
+    database.audit("cli", "init", str(data.resolve()), {"version": __version__})
+    database.close()
+    return settings
+
+
+def _open_database(settings: Settings) -> Database:
+    try:
+        return Database.open(settings.database_url)
+    except StoreError as error:
+        raise _fail(str(error)) from error
+
+
+def _estate(path: Path) -> Estate:
+    try:
+        return load_estate(path)
+    except EstateError as error:
+        count = len(error.problems)
+        raise _fail(f"{count} problem{'s' * (count != 1)} in the estate:\n{error}") from error
+
+
+@estate_app.command("validate")
+def estate_validate(path: Annotated[Path, typer.Argument(help="Estate YAML file.")]) -> None:
+    """Check an estate file and list every problem as file:line."""
+    estate = _estate(path)
+    out.print(
+        f"{path}: valid — {len(estate.regions)} regions, {len(estate.stores)} stores, "
+        f"{len(estate.assets)} assets, {len(estate.identities)} identities."
+    )
+
+
+@events_app.command("docs")
+def events_docs(
+    output: Annotated[Path | None, typer.Option(help="Write here instead of printing.")] = None,
+) -> None:
+    """Generate the event schema reference (Markdown) from the code."""
+    text = render_markdown()
+    if output is None:
+        out.print(text, markup=False, highlight=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}")
+
+
+@app.command()
+def query(
+    sql: Annotated[
+        str, typer.Argument(help="One read-only SELECT; views are named after event classes.")
+    ],
+    data: DataOption = DEFAULT_DATA,
+    limit: Annotated[int, typer.Option(help="Most rows to print.")] = 100,
+) -> None:
+    """Run read-only SQL over the event lake (DuckDB), e.g. SELECT count(*) FROM pos_transaction."""
+    settings = _settings(data)
+    if not settings.lake_path.is_dir():
+        raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+    try:
+        result = Lake(settings.lake_path).query(sql, limit=limit)
+    except StoreError as error:
+        raise _fail(str(error)) from error
+    _print_result(result)
+
+
+def _print_result(result: QueryResult, title: str | None = None) -> None:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for column in result.columns:
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    out.print(table)
+    out.print(f"[dim]{len(result.rows)} row(s)[/]")
+
+
+@app.command()
+def demo(
+    data: DataOption = Path(".vigil-demo"),
+    fresh: Annotated[bool, typer.Option(help="Start from an empty data folder.")] = True,
+) -> None:
+    """Run what Vigil has end to end on the sample estate and sample telemetry."""
+    if fresh and data.exists():
+        shutil.rmtree(data)
+    settings = _initialise(data)
+    estate = _estate(settings.estate_path)
+    _print_estate(estate)
+
+    sample = resources.files("vigil.events").joinpath("samples/sample_events.ndjson")
+    lines = sample.read_text(encoding="utf-8").splitlines()
+    database = _open_database(settings)
+    lake = Lake(settings.lake_path)
+    with Progress(
+        TextColumn("[bold]ingest[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+    ) as progress:
+        task = progress.add_task("sample_events.ndjson", total=len(lines))
+        report = import_ocsf_json(
+            lines,
+            "sample_events.ndjson",
+            lake,
+            database,
+            chunk_size=200,
+            progress=lambda n: progress.advance(task, n),
+        )
+    database.audit(
+        "demo",
+        "ingest",
+        report.source,
+        {"stored": report.total_stored, "rejected": report.rejected},
+    )
+    out.print(
+        f"Stored {report.total_stored} events in {len(list(lake.files()))} Parquet files "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(report.stored.items()))}); "
+        f"{report.rejected} rejected."
+    )
+
+    for title, sql in DEMO_QUERIES:
+        try:
+            _print_result(lake.query(sql), title)
+        except StoreError as error:
+            raise _fail(str(error)) from error
+    _print_after_hours(estate, lake)
+
+    entries = database.verify_audit()
+    database.close()
+    out.print(f"Audit log: {entries} entries, hash chain verified.")
+    out.print(
+        f"\nTry: [bold].venv/bin/vigil query --data {data} "
+        '"SELECT store, count(*) FROM pos_transaction GROUP BY ALL"[/]'
+    )
+
+
+DEMO_QUERIES: tuple[tuple[str, str], ...] = (
+    (
+        "Events per store and class",
+        """
+        SELECT coalesce("store.uid", '-') AS store, class_name, count(*) AS events
+        FROM (SELECT "store.uid", class_name FROM pos_transaction
+              UNION ALL SELECT "store.uid", class_name FROM network_activity
+              UNION ALL SELECT "store.uid", class_name FROM authentication
+              UNION ALL SELECT "store.uid", class_name FROM door_access
+              UNION ALL SELECT "store.uid", class_name FROM video_observation
+              UNION ALL SELECT "store.uid", class_name FROM inventory_info
+              UNION ALL SELECT "store.uid", class_name FROM dns_activity
+              UNION ALL SELECT "store.uid", class_name FROM http_activity)
+        GROUP BY ALL ORDER BY store, events DESC""",
+    ),
+    (
+        "POS exceptions by cashier",
+        """
+        SELECT "store.uid" AS store, "cashier.name" AS cashier,
+               count(*) FILTER (activity_name = 'No Sale') AS no_sales,
+               count(*) FILTER (activity_name = 'Refund') AS refunds,
+               count(*) FILTER (activity_name = 'Refund' AND "transaction.original_receipt_uid" IS NULL)
+                   AS refunds_without_receipt,
+               sum("transaction.void_count") AS voided_lines
+        FROM pos_transaction GROUP BY ALL
+        HAVING no_sales + refunds + coalesce(voided_lines, 0) > 0
+        ORDER BY no_sales DESC, refunds_without_receipt DESC, voided_lines DESC LIMIT 8""",
+    ),
+    (
+        "Largest uploads from the POS segment to the internet",
+        """
+        SELECT "store.uid" AS store, "src_endpoint.uid" AS device, "dst_endpoint.ip" AS destination,
+               "dst_endpoint.port" AS port, "traffic.bytes_out" AS bytes_out
+        FROM network_activity
+        WHERE "src_endpoint.zone" = 'pos' AND NOT starts_with("dst_endpoint.ip", '10.')
+        ORDER BY bytes_out DESC LIMIT 3""",
+    ),
+    (
+        "Failed remote logins by source",
+        """
+        SELECT "src_endpoint.ip" AS source, "service.name" AS service,
+               count(*) AS failures, count(DISTINCT "user.name") AS accounts_tried,
+               min(time) AS first, max(time) AS last
+        FROM authentication WHERE status_id = 2 GROUP BY ALL
+        HAVING failures >= 5 ORDER BY failures DESC""",
+    ),
+)
+
+
+def _print_estate(estate: Estate) -> None:
+    table = Table(
+        title=f"Estate: {estate.organisation.name}", title_justify="left", title_style="bold"
+    )
+    for column in ("region", "store", "time zone", "open now", "assets", "critical"):
+        table.add_column(column)
+    now = datetime.now(UTC)
+    for region in estate.regions:
+        for store in region.stores:
+            critical = sum(1 for asset in store.assets if asset.criticality == "critical")
+            table.add_row(
+                region.name,
+                f"{store.uid} {store.name}",
+                store.timezone,
+                "yes" if estate.is_open(store, now) else "no",
+                str(len(store.assets)),
+                str(critical),
+            )
+    out.print(table)
+    kinds = Counter(identity.kind.value for identity in estate.identities)
+    out.print(
+        "Identities: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    )
+
+
+def _print_after_hours(estate: Estate, lake: Lake) -> None:
+    """Door and video events while their store was closed, by the estate's opening hours."""
+    result = lake.query("""
+        SELECT time, "store.uid" AS store, class_name, activity_name, coalesce("door.name", "zone.name") AS place
+        FROM (SELECT time, "store.uid", class_name, activity_name, "door.name", NULL AS "zone.name" FROM door_access
+              UNION ALL BY NAME
+              SELECT time, "store.uid", class_name, activity_name, NULL AS "door.name", "zone.name" FROM video_observation)
+        ORDER BY time""")
+    closed = [
+        row
+        for row in result.rows
+        if isinstance(row[1], str)
+        and isinstance(row[0], datetime)
+        and not estate.is_open(estate.store(row[1]), row[0])
+    ]
+    _print_result(
+        QueryResult(result.columns, closed, result.table.slice(0, 0)),
+        "Physical events while the store was closed",
+    )
+
+
+def main() -> None:  # pragma: no cover - console script entry point
+    app()

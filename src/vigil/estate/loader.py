@@ -1,0 +1,99 @@
+"""Load an estate from YAML, with every problem reported as file:line at once."""
+
+from __future__ import annotations
+
+import io
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from vigil.estate.checks import CHECKS
+from vigil.estate.errors import EstateError, Problem
+from vigil.estate.types import Estate
+
+SAMPLE_ESTATE = "sample_estate.yaml"
+
+
+def _line_of(tree: Any, path: tuple[str | int, ...]) -> int | None:
+    """1-based line of the deepest node of `path` that exists in the YAML tree."""
+    line: int | None = None
+    node = tree
+    for key in path:
+        if isinstance(node, CommentedMap) and key in node:
+            line = node.lc.key(key)[0] + 1
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            line = node.lc.item(key)[0] + 1
+            node = node[key]
+        else:
+            break
+    return line
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def parse_estate(text: str, source: str = "<estate>") -> Estate:
+    """Parse estate YAML text; raise EstateError listing every problem."""
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(io.StringIO(text))
+    except MarkedYAMLError as error:
+        mark = error.problem_mark
+        line = None if mark is None else mark.line + 1
+        raise EstateError(
+            [Problem(source, line, "", f"malformed YAML: {error.problem}")]
+        ) from error
+    except YAMLError as error:
+        raise EstateError([Problem(source, None, "", f"malformed YAML: {error}")]) from error
+    if not isinstance(tree, CommentedMap):
+        raise EstateError([Problem(source, 1, "", "an estate file is a YAML mapping")])
+    try:
+        estate = Estate.model_validate(tree)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            path = tuple(part for part in item["loc"] if isinstance(part, str | int))
+            message = item["msg"]
+            if item["type"] == "extra_forbidden":
+                message = "unknown field"
+            problems.append(Problem(source, _line_of(tree, path), _dotted(path), message))
+        raise EstateError(problems) from error
+    problems = [
+        Problem(source, _line_of(tree, path), _dotted(path), message)
+        for check in CHECKS
+        for path, message in check(estate)
+    ]
+    if problems:
+        raise EstateError(problems)
+    return estate
+
+
+def load_estate(path: Path) -> Estate:
+    """Load and check an estate file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise EstateError(
+            [Problem(str(path), None, "", f"cannot read: {error.strerror}")]
+        ) from error
+    except UnicodeDecodeError as error:
+        raise EstateError(
+            [Problem(str(path), None, "", f"not UTF-8 text: {error.reason}")]
+        ) from error
+    return parse_estate(text, str(path))
+
+
+def sample_estate_text() -> str:
+    """The sample estate that ships with Vigil."""
+    return resources.files("vigil.estate").joinpath(SAMPLE_ESTATE).read_text(encoding="utf-8")
+
+
+def load_sample_estate() -> Estate:
+    return parse_estate(sample_estate_text(), SAMPLE_ESTATE)

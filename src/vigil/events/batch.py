@@ -1,0 +1,96 @@
+"""EventBatch: the typed thing that moves between stages, one class per batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+from pydantic import ValidationError
+
+from vigil.events.base import OcsfEvent
+from vigil.events.columns import arrow_schema, conform, from_table, to_table
+from vigil.events.errors import EventError, InvalidEventError
+from vigil.events.registry import event_class as lookup_class
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """Events of one OCSF class as an Arrow table with the class's flattened schema."""
+
+    event_class: type[OcsfEvent]
+    table: pa.Table
+
+    def __post_init__(self) -> None:
+        if self.table.schema != arrow_schema(self.event_class):
+            object.__setattr__(self, "table", conform(self.table, self.event_class))
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    @classmethod
+    def from_events(
+        cls, events: Sequence[OcsfEvent], event_class: type[OcsfEvent] | None = None
+    ) -> EventBatch:
+        """A batch of typed events; all must be of one class."""
+        if event_class is None:
+            if not events:
+                raise InvalidEventError("an empty batch needs its event class")
+            event_class = type(events[0])
+        return cls(event_class, to_table(events, event_class))
+
+    def events(self) -> list[OcsfEvent]:
+        """The typed events back, validated."""
+        return from_table(self.table, self.event_class)
+
+
+@dataclass(frozen=True)
+class RejectedEvent:
+    """An input that could not become an event, with where it was and why."""
+
+    index: int
+    reason: str
+    raw: str
+
+
+def parse_event(document: dict[str, object]) -> OcsfEvent:
+    """Validate one OCSF JSON object into its class's model, chosen by `class_uid`."""
+    class_uid = document.get("class_uid")
+    if not isinstance(class_uid, int) or isinstance(class_uid, bool):
+        raise InvalidEventError("missing or non-integer class_uid")
+    model = lookup_class(class_uid)
+    return model.model_validate(document)
+
+
+def batches_from_json_lines(
+    lines: Iterable[str],
+) -> tuple[list[EventBatch], list[RejectedEvent]]:
+    """Group OCSF JSON lines into one batch per class; bad lines are returned, not raised."""
+    by_class: dict[type[OcsfEvent], list[OcsfEvent]] = {}
+    rejected: list[RejectedEvent] = []
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            document = json.loads(text)
+            if not isinstance(document, dict):
+                raise InvalidEventError("not a JSON object")
+            event = parse_event(document)
+        except (json.JSONDecodeError, EventError, ValidationError) as error:
+            rejected.append(RejectedEvent(index, _reason(error), text))
+            continue
+        by_class.setdefault(type(event), []).append(event)
+    batches = [EventBatch.from_events(events, cls) for cls, events in by_class.items()]
+    return batches, rejected
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        problems = [
+            f"{'.'.join(str(part) for part in item['loc']) or '(event)'}: {item['msg']}"
+            for item in error.errors()
+        ]
+        return "; ".join(problems)
+    return str(error)

@@ -1,0 +1,185 @@
+"""The operational database: alerts, incidents, dead letters, audit log.
+
+SQLite in the data folder by default; PostgreSQL when a URL is given. The schema
+is created and upgraded by Alembic migrations, never by `create_all`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.store.errors import AuditChainBrokenError, DatabaseUnavailableError
+from vigil.store.models import AuditEntry
+
+logger = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'vigil.db').resolve()}"
+
+
+def _describe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    location = resources.files("vigil.store").joinpath("migrations")
+    config.set_main_option("script_location", str(location))
+    return config
+
+
+class Database:
+    """A connection to the operational database, migrated to the latest schema."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Database:
+        """Connect (failing fast with a clear message) and bring the schema up to date."""
+        try:
+            engine = create_engine(url, connect_args=_connect_args(url), pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError) as error:
+            raise DatabaseUnavailableError(
+                f"invalid database URL {_describe(url)}: {error}"
+            ) from error
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except (OperationalError, DBAPIError) as error:
+            engine.dispose()
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise DatabaseUnavailableError(
+                f"cannot reach the database at {_describe(url)}: {reason}"
+            ) from error
+        database = cls(engine)
+        if migrate:
+            database.migrate()
+        return database
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest migration."""
+        config = _alembic_config()
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str | None:
+        return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- audit log ---------------------------------------------------------
+
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        detail: dict[str, object] | None = None,
+    ) -> AuditEntry:
+        """Append an entry to the hash-chained audit log."""
+        with self.session() as session:
+            last = session.scalars(
+                select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)
+            ).first()
+            prev = last.hash if last is not None else GENESIS
+            entry = AuditEntry(
+                at=datetime.now(UTC),
+                actor=actor,
+                action=action,
+                target=target,
+                detail=detail or {},
+                prev_hash=prev,
+                hash="",
+            )
+            entry.hash = audit_hash(entry)
+            session.add(entry)
+        return entry
+
+    def verify_audit(self) -> int:
+        """Check the whole chain; return the number of entries or raise where it breaks."""
+        prev = GENESIS
+        count = 0
+        with self.session() as session:
+            for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+                if entry.prev_hash != prev or entry.hash != audit_hash(entry):
+                    raise AuditChainBrokenError(
+                        f"audit entry {entry.id} does not follow from the one before it"
+                    )
+                prev = entry.hash
+                count += 1
+        return count
+
+
+def audit_hash(entry: AuditEntry) -> str:
+    at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+    body = json.dumps(
+        [
+            entry.prev_hash,
+            at.isoformat(timespec="microseconds"),
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.detail,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _connect_args(url: str) -> dict[str, object]:
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        return {}
+    if backend == "postgresql":
+        return {"connect_timeout": 5}
+    if backend == "sqlite":
+        return {"timeout": 30}
+    return {}
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,212 @@
+"""The event lake: Parquet files partitioned by class / day / store, read with DuckDB.
+
+Layout: `<root>/<class>/day=YYYY-MM-DD/store=<uid>/part-<batch id>.parquet`. A
+file is written under a temporary name and renamed into place, so a reader never
+sees half a file; the name carries the batch id, so writing the same batch twice
+(at-least-once delivery) replaces it instead of duplicating it.
+
+Queries are read-only: one SELECT, over views named after the event classes,
+with DuckDB's file access confined to the lake and its configuration locked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vigil.events import EVENT_CLASSES, EventBatch, OcsfEvent, short_name
+from vigil.events.columns import arrow_schema
+from vigil.store.errors import CorruptLakeFileError, LakeError, QueryRefusedError
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_STORE = "_none"
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one append wrote."""
+
+    rows: int
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Columns and rows of a lake query."""
+
+    columns: list[str]
+    rows: list[tuple[object, ...]]
+    table: pa.Table
+
+
+def _batch_id(table: pa.Table) -> str:
+    """A content hash: the same rows always land in the same file name."""
+    digest = hashlib.sha256()
+    for batch in table.to_batches():
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        digest.update(sink.getvalue().to_pybytes())
+    return digest.hexdigest()[:32]
+
+
+class Lake:
+    """Append event batches as Parquet; run read-only SQL over them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def class_dir(self, event_class: type[OcsfEvent]) -> Path:
+        return self.root / short_name(event_class)
+
+    def append(self, batch: EventBatch, batch_id: str | None = None) -> AppendResult:
+        """Write a batch, one file per (day, store) partition. Idempotent per batch id."""
+        if len(batch) == 0:
+            return AppendResult(0, ())
+        table = batch.table
+        batch_id = _SAFE.sub("_", batch_id) if batch_id else _batch_id(table)
+        # Columns null in every row are left out of the file (most of a wide OCSF class
+        # is empty for any one source); the class view restores them as typed NULLs.
+        keep = [
+            name for name in table.column_names if table.column(name).null_count < table.num_rows
+        ]
+        days = pc.strftime(table.column("time"), format="%Y-%m-%d")
+        stores = pc.fill_null(table.column("store.uid"), UNKNOWN_STORE)
+        # Sort once by partition key, then write zero-copy slices: one pass, no per-key filters.
+        order = pc.sort_indices(
+            pa.table({"day": days, "store": stores}), [("day", "ascending"), ("store", "ascending")]
+        )
+        table, days, stores = table.select(keep).take(order), days.take(order), stores.take(order)
+        keys = pc.binary_join_element_wise(days, stores, "/")
+        ends = [*pc.indices_nonzero(pc.not_equal(keys[1:], keys[:-1])).to_pylist(), len(keys) - 1]
+        written = []
+        start = 0
+        for end in ends:
+            day, store = days[start].as_py(), stores[start].as_py()
+            directory = (
+                self.class_dir(batch.event_class) / f"day={day}" / f"store={_SAFE.sub('_', store)}"
+            )
+            part = table.slice(start, end + 1 - start)
+            written.append(self._write(part, directory / f"part-{batch_id}.parquet"))
+            start = end + 1
+        return AppendResult(table.num_rows, tuple(written))
+
+    def _write(self, table: pa.Table, path: Path) -> Path:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            pq.write_table(table, temporary, compression="zstd")
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+            temporary.replace(path)
+        except OSError as error:
+            raise LakeError(f"cannot write {path}: {error.strerror or error}") from error
+        return path
+
+    def files(self, event_class: type[OcsfEvent] | None = None) -> Iterator[Path]:
+        classes = (event_class,) if event_class else EVENT_CLASSES
+        for cls in classes:
+            yield from sorted(self.class_dir(cls).glob("day=*/store=*/*.parquet"))
+
+    def verify(self) -> list[tuple[Path, str]]:
+        """Every file that cannot be read, with the reason."""
+        broken = []
+        for path in self.files():
+            try:
+                pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
+            except (pa.ArrowInvalid, OSError) as error:
+                broken.append((path, str(error)))
+        return broken
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per event class, confined to the lake."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        root = self.root.resolve()
+        connection = duckdb.connect(config={"threads": 2})
+        for cls in EVENT_CLASSES:
+            name = short_name(cls)
+            if any(True for _ in self.files(cls)):
+                pattern = str(root / name / "*" / "*" / "*.parquet").replace("'", "''")
+                source = f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true, hive_types = {{'day': DATE, 'store': VARCHAR}})"
+                try:
+                    connection.execute(
+                        f'CREATE VIEW "{name}" AS {_empty_select(cls)} UNION ALL BY NAME SELECT * FROM {source}'
+                    )
+                except duckdb.Error as error:
+                    # A damaged file in one class must not block queries of the others;
+                    # a query that needs this view fails and names the file.
+                    logger.warning("lake view %s unavailable: %s", name, _first_line(error))
+            else:
+                connection.execute(f'CREATE VIEW "{name}" AS {_empty_select(cls)}')
+        quoted = str(root).replace("'", "''")
+        connection.execute(f"SET allowed_directories = ['{quoted}/']")
+        connection.execute("SET enable_external_access = false")
+        connection.execute("SET lock_configuration = true")
+        return connection
+
+    def query(self, sql: str, limit: int | None = None) -> QueryResult:
+        """Run one read-only SELECT; refuse anything else."""
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as error:
+            raise QueryRefusedError(f"invalid SQL: {_first_line(error)}") from error
+        if len(statements) != 1:
+            raise QueryRefusedError(f"expected one statement, got {len(statements)}")
+        if statements[0].type not in _READ_ONLY:
+            raise QueryRefusedError(
+                f"only SELECT queries are allowed, not {statements[0].type.name}"
+            )
+        connection = None
+        try:
+            connection = self.connect()
+            relation = connection.sql(sql)
+            if relation is None:
+                raise QueryRefusedError("the statement returned no rows")
+            if limit is not None:
+                relation = relation.limit(limit)
+            table = relation.to_arrow_table()
+        except duckdb.PermissionException as error:
+            raise QueryRefusedError(f"refused: {_first_line(error)}") from error
+        except duckdb.Error as error:
+            broken = self.verify()
+            if broken:
+                names = ", ".join(str(path) for path, _ in broken)
+                raise CorruptLakeFileError(
+                    f"unreadable Parquet file(s) in the lake: {names}"
+                ) from error
+            raise LakeError(f"query failed: {_first_line(error)}") from error
+        finally:
+            if connection is not None:
+                connection.close()
+        return QueryResult(
+            table.column_names, [tuple(row.values()) for row in table.to_pylist()], table
+        )
+
+
+def _empty_select(event_class: type[OcsfEvent]) -> str:
+    """A typed, empty SELECT with the class's columns, for classes with no files yet."""
+    schema = arrow_schema(event_class)
+    empty = pa.Table.from_batches([], schema=schema)
+    relation = duckdb.from_arrow(empty)
+    columns = ", ".join(
+        f'CAST(NULL AS {dtype}) AS "{name}"'
+        for name, dtype in zip(relation.columns, relation.dtypes, strict=True)
+    )
+    return f"(SELECT {columns}, CAST(NULL AS DATE) AS day, CAST(NULL AS VARCHAR) AS store LIMIT 0)"
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]

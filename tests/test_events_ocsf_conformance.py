@@ -1,0 +1,150 @@
+"""Events Vigil emits are checked against the official OCSF 1.8.0 schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+from pydantic import BaseModel
+
+from vigil.events import EVENT_CLASSES, RETAIL_PROFILE, OcsfEvent, ocsf
+from vigil.events import objects as core_objects
+from vigil.events.base import StoreRef
+from vigil.events.columns import model_nodes
+
+# Our model of each OCSF object -> the official object name.
+OFFICIAL_OBJECT = {
+    core_objects.Product: "product",
+    core_objects.Metadata: "metadata",
+    core_objects.ExtensionRef: "extension",
+    core_objects.Location: "location",
+    core_objects.OperatingSystem: "os",
+    core_objects.Account: "account",
+    core_objects.Group: "group",
+    core_objects.User: "user",
+    core_objects.Session: "session",
+    core_objects.Actor: "actor",
+    core_objects.Service: "service",
+    core_objects.NetworkEndpoint: "network_endpoint",
+    core_objects.NetworkConnectionInfo: "network_connection_info",
+    core_objects.NetworkTraffic: "network_traffic",
+    core_objects.Url: "url",
+    core_objects.HttpRequest: "http_request",
+    core_objects.HttpResponse: "http_response",
+    core_objects.DnsQuery: "dns_query",
+    core_objects.DnsAnswer: "dns_answer",
+    core_objects.Device: "device",
+    core_objects.Observable: "observable",
+    core_objects.Enrichment: "enrichment",
+    core_objects.Technique: "technique",
+    core_objects.Tactic: "tactic",
+    core_objects.Attack: "attack",
+    core_objects.Analytic: "analytic",
+    core_objects.RelatedEvent: "related_event",
+    core_objects.FindingInfo: "finding_info",
+    core_objects.Evidence: "evidences",
+    core_objects.Remediation: "remediation",
+}
+CORE_CLASSES = [cls for cls in EVENT_CLASSES if cls.EXTENSION is None]
+
+
+def _official_json(event: OcsfEvent) -> dict[str, Any]:
+    """The event as the official schema sees it: the retail profile's attribute set aside."""
+    document = event.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document.pop("store", None)
+    profiles = [p for p in document["metadata"].get("profiles", []) if p != RETAIL_PROFILE]
+    if profiles:
+        document["metadata"]["profiles"] = profiles
+    else:
+        document["metadata"].pop("profiles", None)
+    return document
+
+
+@pytest.mark.parametrize("model", list(OFFICIAL_OBJECT), ids=lambda m: m.__name__)
+def test_object_attributes_exist_in_ocsf(model: type[BaseModel]) -> None:
+    official = ocsf.object_attributes(OFFICIAL_OBJECT[model])
+    ours = {node.name for node in model_nodes(model)}
+    assert ours - set(official) == set()
+    required = {name for name, spec in official.items() if spec.get("requirement") == "required"}
+    assert required <= ours, f"{model.__name__} lacks required {required - ours}"
+
+
+@pytest.mark.parametrize("cls", CORE_CLASSES, ids=lambda c: c.CLASS_NAME)
+def test_class_attributes_exist_in_ocsf(cls: type[OcsfEvent]) -> None:
+    official = ocsf.class_attributes(cls.CLASS_NAME)
+    ours = {node.name for node in model_nodes(cls)} - {"store"}
+    assert ours - set(official) == set()
+    required = {
+        name
+        for name, spec in official.items()
+        if spec.get("requirement") == "required" and not spec.get("profiles")
+    }
+    assert required <= ours
+    assert ocsf.dictionary()["classes"][cls.CLASS_NAME]["uid"] == cls.CLASS_UID
+
+
+def test_core_sample_events_validate_against_official_schema(
+    sample_events: list[OcsfEvent],
+) -> None:
+    validators = {
+        cls: jsonschema.Draft202012Validator(ocsf.class_json_schema(cls.CLASS_NAME))
+        for cls in CORE_CLASSES
+    }
+    checked = 0
+    for event in sample_events:
+        validator = validators.get(type(event))
+        if validator is None:
+            continue
+        errors = [error.message for error in validator.iter_errors(_official_json(event))]
+        assert errors == [], f"{type(event).__name__}: {errors}"
+        checked += 1
+    assert checked > 300
+
+
+def test_extension_events_use_official_objects(sample_events: list[OcsfEvent]) -> None:
+    """Extension classes are ours, but the OCSF objects inside them must be valid OCSF."""
+    checked = 0
+    for event in sample_events:
+        if type(event).EXTENSION is None:
+            continue
+        document = _official_json(event)
+        for node in model_nodes(type(event)):
+            if node.model in OFFICIAL_OBJECT and node.name in document:
+                schema = ocsf.object_json_schema(OFFICIAL_OBJECT[node.model])
+                jsonschema.Draft202012Validator(schema).validate(document[node.name])
+                checked += 1
+    assert checked > 100
+
+
+def test_a_finding_validates_against_official_schema() -> None:
+    from vigil.events import DetectionFinding, IncidentFinding
+
+    meta = {"product": {"name": "Vigil", "vendor_name": "Vigil"}}
+    finding_info = {
+        "uid": "f-1",
+        "title": "POS terminal uploads to a new destination",
+        "analytic": {"uid": "pos-new-destination", "name": "retail", "type_id": 1},
+        "attacks": [{"technique": {"uid": "T1041", "name": "Exfiltration Over C2 Channel"}}],
+    }
+    detection = DetectionFinding(
+        activity_id=1,
+        time=0,
+        metadata=meta,
+        severity_id=4,
+        finding_info=finding_info,
+        evidences=[{"data": {"bytes_out": 2300000}, "dst_endpoint": {"ip": "203.0.113.9"}}],
+        store=StoreRef(uid="031"),
+        risk_score=80,
+    )
+    incident = IncidentFinding(
+        activity_id=1,
+        time=0,
+        metadata=meta,
+        severity_id=4,
+        finding_info_list=[finding_info],
+        assignee_group={"name": "SOC"},
+    )
+    for event in (detection, incident):
+        schema = ocsf.class_json_schema(type(event).CLASS_NAME)
+        jsonschema.Draft202012Validator(schema).validate(_official_json(event))

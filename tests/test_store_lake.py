@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from vigil.events import EventBatch, NetworkActivity, OcsfEvent, PosTransaction
+from vigil.store.errors import CorruptLakeFileError, QueryRefusedError
+from vigil.store.lake import Lake
+
+START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def flows(count: int, stores: tuple[str | None, ...] = ("031", "112")) -> EventBatch:
+    events = [
+        NetworkActivity(
+            activity_id=6,
+            time=START + timedelta(hours=7 * index),
+            metadata={"product": {"name": "zeek"}},
+            src_endpoint={"ip": f"10.31.11.{index % 250}"},
+            traffic={"bytes_out": index},
+            store=None
+            if stores[index % len(stores)] is None
+            else {"uid": stores[index % len(stores)]},
+        )
+        for index in range(count)
+    ]
+    return EventBatch.from_events(events)
+
+
+def test_append_partitions_by_class_day_and_store(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    result = lake.append(flows(10, ("031", "112", None)))
+    assert result.rows == 10
+    relative = sorted(str(path.relative_to(tmp_path).parent) for path in result.files)
+    assert "network_activity/day=2026-11-27/store=031" in relative
+    assert "network_activity/day=2026-11-29/store=_none" in relative
+    rows = lake.query(
+        'SELECT store, count(*), sum("traffic.bytes_out") FROM network_activity GROUP BY ALL ORDER BY ALL'
+    ).rows
+    assert rows == [("031", 4, 18), ("112", 3, 12), ("_none", 3, 15)]
+
+
+def test_same_batch_twice_is_stored_once(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    batch = flows(6)
+    lake.append(batch)
+    lake.append(batch)
+    lake.append(batch, batch_id="replayed")
+    lake.append(batch, batch_id="replayed")
+    assert lake.query("SELECT count(*) FROM network_activity").rows == [(12,)]
+
+
+def test_lake_round_trips_events(tmp_path: Path, sample_events: list[OcsfEvent]) -> None:
+    lake = Lake(tmp_path)
+    pos = [event for event in sample_events if isinstance(event, PosTransaction)]
+    lake.append(EventBatch.from_events(pos))
+    table = lake.query(
+        'SELECT * EXCLUDE (day, store) FROM pos_transaction ORDER BY time, "transaction.uid" NULLS FIRST'
+    ).table
+    back = EventBatch(PosTransaction, table).events()
+    assert sorted(back, key=lambda e: e.model_dump_json()) == sorted(
+        pos, key=lambda e: e.model_dump_json()
+    )
+
+
+def test_empty_lake_answers_with_typed_empty_views(tmp_path: Path) -> None:
+    result = Lake(tmp_path).query('SELECT count(*), max("traffic.bytes_out") FROM network_activity')
+    assert result.rows == [(0, None)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("DELETE FROM network_activity", "only SELECT"),
+        ("CREATE TABLE t AS SELECT 1", "only SELECT"),
+        ("COPY (SELECT 1) TO 'x.csv'", "only SELECT"),
+        ("ATTACH 'other.db'", "only SELECT"),
+        ("INSTALL httpfs", "only SELECT"),
+        ("SET enable_external_access = true", "only SELECT"),
+        ("SELECT 1; DROP VIEW network_activity", "one statement"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "Permission"),
+        ("SELECT * FROM read_text('/etc/hostname')", "Permission"),
+        ("SELECT * FROM glob('/*')", "Permission"),
+        ("SELEKT 1", "invalid SQL"),
+    ],
+)
+def test_only_read_only_queries_inside_the_lake(tmp_path: Path, sql: str, message: str) -> None:
+    lake = Lake(tmp_path)
+    lake.append(flows(2))
+    with pytest.raises(QueryRefusedError, match=message):
+        lake.query(sql)
+
+
+def test_corrupt_file_is_named_and_nothing_else_is_damaged(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    result = lake.append(flows(8))
+    victim = result.files[0]
+    others = {path: path.read_bytes() for path in result.files[1:]}
+    victim.write_bytes(b"PAR1 this is not a parquet file")
+    with pytest.raises(CorruptLakeFileError, match=victim.name):
+        lake.query("SELECT count(*) FROM network_activity")
+    assert [path for path, _ in lake.verify()] == [victim]
+    assert {path: path.read_bytes() for path in result.files[1:]} == others
+    assert lake.query("SELECT count(*) FROM pos_transaction").rows == [(0,)]
+
+
+def test_a_half_written_file_is_never_visible(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    lake.append(flows(4))
+    partition = next(lake.files()).parent
+    (partition / ".part-x.parquet.tmp-123").write_bytes(b"half")
+    assert lake.query("SELECT count(*) FROM network_activity").rows == [(4,)]
