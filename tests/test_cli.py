@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,34 @@ def test_query_without_a_data_folder_says_so(tmp_path: Path) -> None:
     result = runner.invoke(app, ["query", "--data", str(tmp_path / "nowhere"), "SELECT 1"])
     assert result.exit_code == 1
     assert "vigil init" in result.output
+
+
+def test_query_formats_and_truncation(demo_dir: Path) -> None:
+    sql = 'SELECT "transaction.uid" AS uid, line_items FROM pos_transaction WHERE activity_id = 1 ORDER BY uid'
+    result = runner.invoke(
+        app, ["query", "--data", str(demo_dir), "--format", "csv", "--limit", "3", sql]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == '"uid","line_items"'
+    assert len(lines) == 4
+    assert "only the first 3 rows" in result.stderr
+    result = runner.invoke(
+        app, ["query", "--data", str(demo_dir), "-f", "json", "--limit", "2", sql]
+    )
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 2
+    assert rows[0]["line_items"][0]["sequence"] == 1
+
+
+def test_lake_verify(tmp_path: Path, demo_dir: Path) -> None:
+    import shutil
+
+    assert runner.invoke(app, ["lake", "verify", "--data", str(demo_dir)]).exit_code == 0
+    data = tmp_path / "copy"
+    shutil.copytree(demo_dir, data)
+    victim = next((data / "lake" / "pos_transaction").rglob("*.parquet"))
+    victim.write_bytes(b"PAR1")
+    result = runner.invoke(app, ["lake", "verify", "--data", str(data)])
+    assert result.exit_code == 1
+    assert victim.name in result.output.replace("\n", "")

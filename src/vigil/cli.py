@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
+import sys
 from collections import Counter
 from datetime import UTC, datetime
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,8 +37,10 @@ app = typer.Typer(
 )
 estate_app = typer.Typer(help="Check and inspect the estate file.", no_args_is_help=True)
 events_app = typer.Typer(help="The event model.", no_args_is_help=True)
+lake_app = typer.Typer(help="The event lake.", no_args_is_help=True)
 app.add_typer(estate_app, name="estate")
 app.add_typer(events_app, name="events")
+app.add_typer(lake_app, name="lake")
 
 out = Console()
 err = Console(stderr=True)
@@ -124,23 +132,77 @@ def events_docs(
         out.print(f"wrote {output}")
 
 
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
 @app.command()
 def query(
     sql: Annotated[
         str, typer.Argument(help="One read-only SELECT; views are named after event classes.")
     ],
     data: DataOption = DEFAULT_DATA,
-    limit: Annotated[int, typer.Option(help="Most rows to print.")] = 100,
+    limit: Annotated[int, typer.Option(min=1, help="Most rows to return.")] = 100,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="table, csv or json (one object per line)."),
+    ] = OutputFormat.TABLE,
 ) -> None:
     """Run read-only SQL over the event lake (DuckDB), e.g. SELECT count(*) FROM pos_transaction."""
+    lake = _lake(data)
+    try:
+        result = lake.query(sql, limit=limit + 1)
+    except StoreError as error:
+        raise _fail(str(error)) from error
+    truncated = len(result.rows) > limit
+    result = QueryResult(result.columns, result.rows[:limit], result.table.slice(0, limit))
+    if output is OutputFormat.CSV:
+        buffer = io.BytesIO()
+        pa_csv.write_csv(_printable(result.table), buffer)
+        sys.stdout.write(buffer.getvalue().decode())
+    elif output is OutputFormat.JSON:
+        for row in result.table.to_pylist():
+            sys.stdout.write(json.dumps(row, default=str) + "\n")
+    else:
+        _print_result(result)
+    if truncated:
+        err.print(f"[yellow]only the first {limit} rows; raise --limit for more[/]")
+
+
+def _printable(table: pa.Table) -> pa.Table:
+    """Nested columns (lists of objects) as JSON text, so any result can be written as CSV."""
+    columns = []
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_nested(column.type):
+            column = pa.array(
+                [None if v is None else json.dumps(v, default=str) for v in column.to_pylist()],
+                pa.string(),
+            )
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def _lake(data: Path) -> Lake:
     settings = _settings(data)
     if not settings.lake_path.is_dir():
         raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
-    try:
-        result = Lake(settings.lake_path).query(sql, limit=limit)
-    except StoreError as error:
-        raise _fail(str(error)) from error
-    _print_result(result)
+    return Lake(settings.lake_path)
+
+
+@lake_app.command("verify")
+def lake_verify(data: DataOption = DEFAULT_DATA) -> None:
+    """Read every Parquet file's footer; list the ones that cannot be read."""
+    lake = _lake(data)
+    files = sum(1 for _ in lake.files())
+    broken = lake.verify()
+    for path, reason in broken:
+        err.print(f"[red]unreadable[/] {path}: {reason}", highlight=False, soft_wrap=True)
+    if broken:
+        raise typer.Exit(1)
+    out.print(f"{files} Parquet files, all readable.")
 
 
 def _print_result(result: QueryResult, title: str | None = None) -> None:
