@@ -15,10 +15,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import lake
+from bench import lake, sim
 from bench.types import Figure
 
-BENCHMARKS = {"lake": lake.run}
+BENCHMARKS = {"lake": lake.run, "sim": sim.run}
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -34,7 +34,7 @@ def main() -> None:
     for name in args.names or list(BENCHMARKS):
         figures: list[Figure] = BENCHMARKS[name](args.events, args.repeat)
         table = Table(
-            title=f"bench {name} ({args.events:,} events, median of {args.repeat})",
+            title=f"bench {name} ({args.events:,} events, {args.repeat} runs)",
             title_justify="left",
         )
         for column in ("figure", "value", "unit", "reference", "ratio"):

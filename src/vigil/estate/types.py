@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -149,7 +148,7 @@ class Segment(Model):
     cidr: str = Field(description="Address range, e.g. 10.31.10.0/24.")
     vlan: int | None = Field(default=None, ge=1, le=4094, description="802.1Q VLAN id.")
 
-    @cached_property
+    @property
     def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return ipaddress.ip_network(self.cidr, strict=False)
 
@@ -207,7 +206,7 @@ class Store(Model):
     segments: list[Segment] = Field(default_factory=list, description="Network segments.")
     assets: list[Asset] = Field(default_factory=list, description="Devices in the store.")
 
-    @cached_property
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -1,0 +1,161 @@
+"""What the simulator produces: source frames, scenario injections, ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from vigil.estate import Store
+from vigil.plugins import Registry
+from vigil.sim.world import World
+
+
+class SimError(Exception):
+    """Base class for every error of `vigil.sim`."""
+
+
+@dataclass(frozen=True)
+class TruthRecord:
+    """One injected scenario instance: what happened, where, when, to whom."""
+
+    scenario: str
+    uid: str
+    label: Literal["attack", "fraud", "benign"]
+    start: float
+    end: float
+    stores: tuple[str, ...]
+    entities: dict[str, list[str]]
+    sources: tuple[str, ...]
+    description: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "scenario": self.scenario,
+            "uid": self.uid,
+            "label": self.label,
+            "start": _iso(self.start),
+            "end": _iso(self.end),
+            "stores": list(self.stores),
+            "entities": self.entities,
+            "sources": list(self.sources),
+            "description": self.description,
+        }
+
+
+def _iso(seconds: float) -> str:
+    return (
+        datetime.fromtimestamp(seconds, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+@dataclass
+class Injection:
+    """Rows a scenario adds to sources, and its ground truth."""
+
+    rows: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    truth: list[TruthRecord] = field(default_factory=list)
+
+    def add(self, source: str, frame: pl.DataFrame) -> None:
+        self.rows.setdefault(source, []).append(frame)
+
+
+class Source:
+    """A kind of raw telemetry: how the benign world produces it and how it is written."""
+
+    name: ClassVar[str]
+    path: ClassVar[str]
+    """File the source is written to, relative to the output folder."""
+    schema: ClassVar[dict[str, pl.DataType]]
+    """Columns of the source's frame; `ts` (epoch seconds) and `store` always included."""
+
+    def generate(self, world: World, store: Store) -> pl.DataFrame:
+        """The benign telemetry of one store over the simulated time."""
+        raise NotImplementedError
+
+    def render(self, frame: pl.DataFrame) -> pl.Series:
+        """One text line per row, in the source's real format."""
+        raise NotImplementedError
+
+    def header(self, world: World) -> str:
+        """Text before the first line (e.g. Zeek's #fields header); empty by default."""
+        return ""
+
+    def footer(self, world: World) -> str:
+        return ""
+
+    @classmethod
+    def frame(cls, rows: Mapping[str, Sequence[object]]) -> pl.DataFrame:
+        """A frame with this source's schema from column lists; absent columns are null."""
+        length = len(next(iter(rows.values())))
+        return pl.DataFrame(
+            {name: rows.get(name, [None] * length) for name in cls.schema}, schema=cls.schema
+        )
+
+
+sources: Registry[Source] = Registry("source")
+
+
+class ScenarioParams(BaseModel):
+    """Where, when and how hard a scenario strikes; unset values are drawn from the seed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: str | None = Field(default=None, description="Store uid; drawn if empty.")
+    at_hours: float | None = Field(
+        default=None,
+        ge=0,
+        description="Start, in hours after the simulation starts; drawn if empty.",
+    )
+    intensity: float = Field(default=1.0, gt=0, le=10, description="Scales the scenario's volume.")
+
+
+class Scenario:
+    """An attack, a fraud or a benign look-alike, injected with its ground truth."""
+
+    name: ClassVar[str]
+    label: ClassVar[Literal["attack", "fraud", "benign"]]
+    description: ClassVar[str]
+
+    def __init__(self, params: ScenarioParams | None = None) -> None:
+        self.params = params or ScenarioParams()
+
+    def inject(self, world: World) -> Injection:
+        raise NotImplementedError
+
+    def pick_store(self, world: World, rng: np.random.Generator) -> Store:
+        if self.params.store is not None:
+            try:
+                return world.estate.store(self.params.store)
+            except KeyError:
+                raise SimError(f"scenario {self.name}: no store {self.params.store!r}") from None
+        stores = world.estate.stores
+        return stores[int(rng.integers(len(stores)))]
+
+    def pick_start(
+        self, world: World, rng: np.random.Generator, store: Store, trading: bool
+    ) -> float:
+        """A start time: inside trading hours if `trading`, else while the store is closed."""
+        if self.params.at_hours is not None:
+            return world.span.start + self.params.at_hours * 3600
+        spans = world.trading(store)
+        if trading and spans:
+            span = spans[int(rng.integers(len(spans)))]
+            return span.start + rng.random() * max(span.seconds - 3600, 60)
+        for _ in range(1000):
+            moment = world.span.start + rng.random() * max(world.span.seconds - 3 * 3600, 60)
+            if not any(s.start - 1800 <= moment <= s.end + 3600 for s in spans):
+                return moment
+        raise SimError(
+            f"scenario {self.name}: store {store.uid} is never closed in the simulated time"
+        )
+
+
+scenarios: Registry[Scenario] = Registry("scenario")

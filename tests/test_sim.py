@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from vigil.estate.checks import CHECKS
+from vigil.sim import ScenarioParams, SimError, World, generate_estate, scenarios, simulate
+from vigil.sim.sources.network import ZeekConnSource
+
+START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday, 03:00 in New York
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return World(generate_estate(4, seed=3), START, days=2, seed=3)
+
+
+@pytest.fixture(scope="module")
+def run(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    simulate(world, [scenarios.get(name)() for name in scenarios.names()], out)
+    return out
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_generated_estate_is_valid_and_sized() -> None:
+    estate = generate_estate(300, seed=1)
+    assert len(estate.stores) == 300
+    assert [finding for check in CHECKS for finding in check(estate)] == []
+    assert len({store.uid for store in estate.stores}) == 300
+
+
+def test_same_seed_same_bytes(world: World, run: Path, tmp_path: Path) -> None:
+    again = World(generate_estate(4, seed=3), START, days=2, seed=3)
+    simulate(again, [scenarios.get(name)() for name in scenarios.names()], tmp_path)
+    assert _digest(tmp_path) == _digest(run)
+    other = World(generate_estate(4, seed=3), START, days=2, seed=4)
+    simulate(other, [], tmp_path / "other")
+    assert _digest(tmp_path / "other")["zeek/conn.log"] != _digest(run)["zeek/conn.log"]
+
+
+def _pos(run: Path) -> pl.DataFrame:
+    return pl.read_ndjson(run / "pos" / "transactions.jsonl", infer_schema_length=None)
+
+
+def test_sales_follow_opening_hours(world: World, run: Path) -> None:
+    truth_windows = [json.loads(line) for line in (run / "truth.jsonl").read_text().splitlines()]
+    injected = {e for t in truth_windows for e in t["entities"].get("cashier", [])}
+    pos = _pos(run).filter(~pl.col("cashier").is_in(list(injected)))
+    for row in pos.select("ts", "store").iter_rows():
+        moment = datetime.fromisoformat(row[0].replace("Z", "+00:00"))
+        assert world.estate.is_open(world.estate.store(row[1]), moment)
+
+
+def test_exception_rates_are_realistic(run: Path) -> None:
+    pos = _pos(run)
+    share = pos["type"].value_counts(normalize=True)
+    rate = dict(zip(share["type"], share["proportion"], strict=True))
+    assert 0.90 < rate["sale"] < 0.99
+    assert 0.005 < rate["refund"] < 0.03
+    assert rate.get("no_sale", 0) < 0.02
+    refunds = pos.filter(pl.col("type") == "refund")
+    without_receipt = refunds["orig_receipt"].null_count() / refunds.height
+    assert 0.02 < without_receipt < 0.4
+
+
+def test_device_traffic_is_periodic(run: Path, world: World) -> None:
+    conn = pl.read_csv(
+        run / "zeek" / "conn.log",
+        separator="\t",
+        comment_prefix="#",
+        has_header=False,
+        new_columns=[
+            "ts",
+            "uid",
+            "orig_h",
+            "orig_p",
+            "resp_h",
+            "resp_p",
+            "proto",
+            "service",
+            "duration",
+            "orig_bytes",
+            "resp_bytes",
+            "conn_state",
+            "orig_pkts",
+            "resp_pkts",
+        ],
+    )
+    camera = next(a for a in world.estate.stores[0].assets if a.kind == "camera")
+    ntp = conn.filter((pl.col("orig_h") == camera.ip) & (pl.col("service") == "ntp"))[
+        "ts"
+    ].to_numpy()
+    gaps = np.diff(ntp)
+    assert len(gaps) > 100
+    assert abs(float(np.median(gaps)) - 1024) < 30
+
+
+def test_every_scenario_is_in_the_telemetry_where_truth_says(run: Path) -> None:
+    records = [json.loads(line) for line in (run / "truth.jsonl").read_text().splitlines()]
+    assert sorted(r["scenario"] for r in records) == scenarios.names()
+    files = {
+        "pos": "pos/transactions.jsonl",
+        "door": "access/door.jsonl",
+        "alarm": "access/alarm.jsonl",
+        "zeek_conn": "zeek/conn.log",
+    }
+    for record in records:
+        start = datetime.fromisoformat(record["start"].replace("Z", "+00:00")).timestamp()
+        end = datetime.fromisoformat(record["end"].replace("Z", "+00:00")).timestamp()
+        for source in record["sources"]:
+            text = (run / files[source]).read_text()
+            needles = (
+                record["entities"].get("ip") or record["entities"].get("user")
+                if source != "pos"
+                else record["entities"]["cashier"]
+            )
+            hits = [
+                line
+                for line in text.splitlines()
+                if any(n in line for n in needles) and not line.startswith("#")
+            ]
+            times = [_line_time(line, source) for line in hits]
+            inside = [t for t in times if start - 0.001 <= t <= end + 0.001]
+            assert inside, (
+                f"{record['uid']}: nothing in {source} between {record['start']} and {record['end']}"
+            )
+
+
+def _line_time(line: str, source: str) -> float:
+    if source == "zeek_conn":
+        return float(line.split("\t", 1)[0])
+    return datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")).timestamp()
+
+
+def test_malware_beacons_every_minute_to_one_host(run: Path) -> None:
+    records = [json.loads(text) for text in (run / "truth.jsonl").read_text().splitlines()]
+    record = next(r for r in records if r["scenario"] == "pos_malware")
+    terminal_ip, c2 = record["entities"]["ip"]
+    times = [
+        float(line.split("\t", 1)[0])
+        for line in (run / "zeek" / "conn.log").read_text().splitlines()
+        if f"\t{terminal_ip}\t" in line and f"\t{c2}\t" in line
+    ]
+    gaps = np.diff(sorted(times))
+    assert len(times) > 60
+    assert abs(float(np.median(gaps)) - 60) < 5
+
+
+def test_scenario_bad_store_is_a_clear_error(world: World, tmp_path: Path) -> None:
+    with pytest.raises(SimError, match="no store '999'"):
+        simulate(world, [scenarios.get("pos_malware")(ScenarioParams(store="999"))], tmp_path)
+
+
+def test_zeek_header_declares_the_fields(run: Path) -> None:
+    header = [
+        line
+        for line in (run / "zeek" / "conn.log").read_text().splitlines()[:10]
+        if line.startswith("#fields")
+    ]
+    assert header == [
+        "#fields\t"
+        + "\t".join(
+            (
+                "ts",
+                "uid",
+                "id.orig_h",
+                "id.orig_p",
+                "id.resp_h",
+                "id.resp_p",
+                "proto",
+                "service",
+                "duration",
+                "orig_bytes",
+                "resp_bytes",
+                "conn_state",
+                "orig_pkts",
+                "resp_pkts",
+            )
+        )
+    ]
+    assert set(ZeekConnSource.schema) >= {"ts", "store"}
