@@ -195,10 +195,25 @@ def test_json_lines_keep_good_events_and_report_bad_ones(documents: list[dict[st
 
 
 def test_conform_fills_missing_columns_and_refuses_unknown_ones() -> None:
-    partial = pa.table({"activity_id": [6], "time": pa.array([0], pa.timestamp("ms", tz="UTC"))})
+    partial = pa.table(
+        {
+            "activity_id": [6],
+            "time": pa.array([0], pa.timestamp("ms", tz="UTC")),
+            "metadata.product.name": ["zeek"],
+        }
+    )
     batch = EventBatch(NetworkActivity, partial)
     assert batch.table.schema == arrow_schema(NetworkActivity)
     assert batch.table.column("src_endpoint.ip").null_count == 1
+    assert batch.table.column("type_uid").to_pylist() == [400106]  # identity filled in
+    assert batch.table.column("class_uid").to_pylist() == [4001]
+    with pytest.raises(SchemaMismatchError, match="1 row"):
+        EventBatch(
+            NetworkActivity,
+            partial.set_column(1, "time", pa.nulls(1, pa.timestamp("ms", tz="UTC"))),
+        )
+    with pytest.raises(SchemaMismatchError, match="class_uid other than 4001"):
+        EventBatch(NetworkActivity, partial.append_column("class_uid", pa.array([3002])))
     with pytest.raises(SchemaMismatchError, match="colour"):
         EventBatch(NetworkActivity, pa.table({"colour": ["red"]}))
 

@@ -84,6 +84,14 @@ def test_empty_lake_answers_with_typed_empty_views(tmp_path: Path) -> None:
         ("SELECT * FROM read_text('/etc/hostname')", "Permission"),
         ("SELECT * FROM glob('/*')", "Permission"),
         ("SELEKT 1", "invalid SQL"),
+        ("EXPLAIN ANALYZE COPY (SELECT 1) TO 'x.csv'", "only SELECT"),
+        ("EXPLAIN ANALYZE DROP VIEW network_activity", "only SELECT"),
+        ("EXPLAIN SELECT 1", "only SELECT"),
+        ("PRAGMA enable_profiling", "only SELECT"),
+        (
+            "SELECT current_setting('allowed_directories'), * FROM read_csv('.tmp/x.csv')",
+            "Permission",
+        ),
     ],
 )
 def test_only_read_only_queries_inside_the_lake(tmp_path: Path, sql: str, message: str) -> None:
@@ -111,4 +119,37 @@ def test_a_half_written_file_is_never_visible(tmp_path: Path) -> None:
     lake.append(flows(4))
     partition = next(lake.files()).parent
     (partition / ".part-x.parquet.tmp-123").write_bytes(b"half")
+    assert lake.query("SELECT count(*) FROM network_activity").rows == [(4,)]
+
+
+def test_settings_are_locked_and_nothing_spills(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    (setting,) = lake.query("SELECT current_setting('temp_directory')").rows[0]
+    assert setting == ""
+    with pytest.raises(QueryRefusedError):
+        lake.query("SELECT * FROM read_csv('.tmp/x.csv')")
+
+
+def test_unsafe_store_and_batch_names_never_collide(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    lake.append(flows(4, ("031/a", "031_a")))
+    assert lake.query(
+        'SELECT count(*), count(DISTINCT "store.uid") FROM network_activity'
+    ).rows == [(4, 2)]
+    lake.append(flows(2, ("112",)), batch_id="seq/1")
+    lake.append(flows(3, ("112",)), batch_id="seq_1")
+    assert lake.query("SELECT count(*) FROM network_activity WHERE store = '112'").rows == [(5,)]
+    assert all("/" not in path.name for path in lake.files())
+
+
+def test_content_hash_ignores_chunking(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    lake = Lake(tmp_path)
+    batch = flows(4)
+    rechunked = EventBatch(
+        NetworkActivity, pa.concat_tables([batch.table.slice(0, 1), batch.table.slice(1)])
+    )
+    lake.append(batch)
+    lake.append(rechunked)
     assert lake.query("SELECT count(*) FROM network_activity").rows == [(4,)]

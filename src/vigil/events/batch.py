@@ -10,7 +10,7 @@ import pyarrow as pa
 from pydantic import ValidationError
 
 from vigil.events.base import OcsfEvent
-from vigil.events.columns import arrow_schema, conform, from_table, to_table
+from vigil.events.columns import arrow_schema, complete_identity, conform, from_table, to_table
 from vigil.events.errors import EventError, InvalidEventError
 from vigil.events.registry import event_class as lookup_class
 
@@ -23,8 +23,10 @@ class EventBatch:
     table: pa.Table
 
     def __post_init__(self) -> None:
-        if self.table.schema != arrow_schema(self.event_class):
-            object.__setattr__(self, "table", conform(self.table, self.event_class))
+        table = self.table
+        if table.schema != arrow_schema(self.event_class):
+            table = conform(table, self.event_class)
+        object.__setattr__(self, "table", complete_identity(table, self.event_class))
 
     def __len__(self) -> int:
         return int(self.table.num_rows)

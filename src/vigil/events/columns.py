@@ -22,6 +22,7 @@ from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ValidationError
 
 from vigil.events.base import OcsfEvent
@@ -227,6 +228,43 @@ def conform(table: pa.Table, event_class: type[OcsfEvent]) -> pa.Table:
         else:
             arrays.append(pa.nulls(table.num_rows, field.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+REQUIRED_COLUMNS = ("time", "activity_id", "metadata.product.name")
+
+
+def complete_identity(table: pa.Table, event_class: type[OcsfEvent]) -> pa.Table:
+    """Check the columns every event needs; fill class, category and type uids.
+
+    Batches built as columns (parsers, the simulator) skip the model, so this is
+    where a missing time or activity is caught rather than stored.
+    """
+    for name in REQUIRED_COLUMNS:
+        missing = table.column(name).null_count
+        if missing:
+            raise SchemaMismatchError(
+                f"{missing} row(s) of {event_class.CLASS_NAME} have no {name}"
+            )
+    class_uid = pc.fill_null(table.column("class_uid"), event_class.CLASS_UID)
+    category_uid = pc.fill_null(table.column("category_uid"), event_class.CATEGORY_UID)
+    wrong = pc.sum(pc.not_equal(class_uid, event_class.CLASS_UID)).as_py()
+    if wrong:
+        raise SchemaMismatchError(
+            f"{wrong} row(s) have a class_uid other than {event_class.CLASS_UID}"
+        )
+    type_uid = pc.fill_null(
+        table.column("type_uid"),
+        pc.add(pc.multiply(class_uid, 100), table.column("activity_id")),
+    )
+    for name, column in (
+        ("class_uid", class_uid),
+        ("category_uid", category_uid),
+        ("type_uid", type_uid),
+    ):
+        table = table.set_column(
+            table.schema.get_field_index(name), table.schema.field(name), column
+        )
+    return table
 
 
 def _nest(table: pa.Table, nodes: Sequence[FieldNode], prefix: str) -> list[pa.Array]:

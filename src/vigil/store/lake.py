@@ -32,7 +32,14 @@ logger = logging.getLogger(__name__)
 
 UNKNOWN_STORE = "_none"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+_PLAIN = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
+
+
+def _name(raw: str) -> str:
+    """A file-system-safe name, one-to-one: unsafe values get a hash suffix after '~'."""
+    if _PLAIN.match(raw):
+        return raw
+    return f"{_SAFE.sub('_', raw)[:64]}~{hashlib.sha256(raw.encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -54,20 +61,18 @@ class QueryResult:
 
 def _batch_id(table: pa.Table) -> str:
     """A content hash: the same rows always land in the same file name."""
-    digest = hashlib.sha256()
-    for batch in table.to_batches():
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, batch.schema) as writer:
-            writer.write_batch(batch)
-        digest.update(sink.getvalue().to_pybytes())
-    return digest.hexdigest()[:32]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())  # one batch, however the rows were chunked
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:32]
 
 
 class Lake:
     """Append event batches as Parquet; run read-only SQL over them."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, memory_limit: str = "2GB") -> None:
         self.root = root
+        self.memory_limit = memory_limit
 
     def class_dir(self, event_class: type[OcsfEvent]) -> Path:
         return self.root / short_name(event_class)
@@ -77,7 +82,7 @@ class Lake:
         if len(batch) == 0:
             return AppendResult(0, ())
         table = batch.table
-        batch_id = _SAFE.sub("_", batch_id) if batch_id else _batch_id(table)
+        batch_id = _name(batch_id) if batch_id else _batch_id(table)
         # Columns null in every row are left out of the file (most of a wide OCSF class
         # is empty for any one source); the class view restores them as typed NULLs.
         keep = [
@@ -96,9 +101,7 @@ class Lake:
         start = 0
         for end in ends:
             day, store = days[start].as_py(), stores[start].as_py()
-            directory = (
-                self.class_dir(batch.event_class) / f"day={day}" / f"store={_SAFE.sub('_', store)}"
-            )
+            directory = self.class_dir(batch.event_class) / f"day={day}" / f"store={_name(store)}"
             part = table.slice(start, end + 1 - start)
             written.append(self._write(part, directory / f"part-{batch_id}.parquet"))
             start = end + 1
@@ -135,7 +138,17 @@ class Lake:
         """A DuckDB connection with one view per event class, confined to the lake."""
         self.root.mkdir(parents=True, exist_ok=True)
         root = self.root.resolve()
-        connection = duckdb.connect(config={"threads": 2})
+        connection = duckdb.connect(
+            config={
+                "threads": 2,
+                "memory_limit": self.memory_limit,
+                # No spilling: a query that needs more memory fails instead of writing files.
+                "temp_directory": "",
+                "max_temp_directory_size": "0B",
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
+        )
         for cls in EVENT_CLASSES:
             name = short_name(cls)
             if any(True for _ in self.files(cls)):
@@ -165,7 +178,7 @@ class Lake:
             raise QueryRefusedError(f"invalid SQL: {_first_line(error)}") from error
         if len(statements) != 1:
             raise QueryRefusedError(f"expected one statement, got {len(statements)}")
-        if statements[0].type not in _READ_ONLY:
+        if statements[0].type != duckdb.StatementType.SELECT:
             raise QueryRefusedError(
                 f"only SELECT queries are allowed, not {statements[0].type.name}"
             )
