@@ -186,8 +186,9 @@ def test_json_lines_keep_good_events_and_report_bad_ones(documents: list[dict[st
         "",
         json.dumps(documents[1]),
     ]
-    batches, rejected = batches_from_json_lines(lines)
-    assert sum(len(batch) for batch in batches) == 2
+    parsed = batches_from_json_lines(lines)
+    rejected = parsed.rejected
+    assert sum(len(batch) for batch in parsed.batches) == 2
     assert [item.index for item in rejected] == [1, 2, 3, 4]
     assert "unknown event class 9999" in rejected[1].reason
     assert "metadata: Field required" in rejected[2].reason
@@ -238,3 +239,31 @@ def test_event_class_lookup() -> None:
     assert event_class("pos_transaction") is PosTransaction
     with pytest.raises(UnknownEventClassError, match="known classes"):
         event_class("shoplifting")
+
+
+def test_values_arrow_cannot_hold_reject_their_line_only(documents: list[dict[str, Any]]) -> None:
+    flow = next(d for d in documents if d["class_uid"] == 4001)
+    lines = [
+        json.dumps(flow),
+        json.dumps({**flow, "count": 2**63}),
+        json.dumps({**flow, "message": "\ud800"}),
+        json.dumps(flow),
+    ]
+    parsed = batches_from_json_lines(lines)
+    assert [len(batch) for batch in parsed.batches] == [2]
+    assert [item.index for item in parsed.rejected] == [1, 2]
+    assert all("cannot be stored" in item.reason for item in parsed.rejected)
+
+
+def test_empty_objects_round_trip() -> None:
+    auth = Authentication(
+        activity_id=1,
+        time=0,
+        metadata=PRODUCT,
+        user={},
+        service={"name": "sso"},
+        src_endpoint={},
+        actor={"user": {"groups": [{}]}},
+    )
+    assert auth.src_endpoint is None  # an empty optional object is absent
+    assert EventBatch.from_events([auth]).events() == [auth]

@@ -5,7 +5,13 @@ as Arrow tables whose columns are the flattened OCSF attribute names.
 """
 
 from vigil.events.base import RETAIL_PROFILE, VIGIL_EXTENSION, OcsfEvent, SeverityId, StoreRef
-from vigil.events.batch import EventBatch, RejectedEvent, batches_from_json_lines, parse_event
+from vigil.events.batch import (
+    EventBatch,
+    ParsedLines,
+    RejectedEvent,
+    batches_from_json_lines,
+    parse_event,
+)
 from vigil.events.classes import (
     AccountChange,
     Authentication,
@@ -43,6 +49,7 @@ __all__ = [
     "InvalidEventError",
     "NetworkActivity",
     "OcsfEvent",
+    "ParsedLines",
     "PosTransaction",
     "RejectedEvent",
     "SchemaMismatchError",

@@ -65,11 +65,17 @@ def parse_event(document: dict[str, object]) -> OcsfEvent:
     return model.model_validate(document)
 
 
-def batches_from_json_lines(
-    lines: Iterable[str],
-) -> tuple[list[EventBatch], list[RejectedEvent]]:
+@dataclass(frozen=True)
+class ParsedLines:
+    """Events of JSON lines, one batch per class, and the lines that were refused."""
+
+    batches: list[EventBatch]
+    rejected: list[RejectedEvent]
+
+
+def batches_from_json_lines(lines: Iterable[str]) -> ParsedLines:
     """Group OCSF JSON lines into one batch per class; bad lines are returned, not raised."""
-    by_class: dict[type[OcsfEvent], list[OcsfEvent]] = {}
+    by_class: dict[type[OcsfEvent], list[tuple[int, str, OcsfEvent]]] = {}
     rejected: list[RejectedEvent] = []
     for index, line in enumerate(lines):
         text = line.strip()
@@ -83,9 +89,36 @@ def batches_from_json_lines(
         except (json.JSONDecodeError, EventError, ValidationError) as error:
             rejected.append(RejectedEvent(index, _reason(error), text))
             continue
-        by_class.setdefault(type(event), []).append(event)
-    batches = [EventBatch.from_events(events, cls) for cls, events in by_class.items()]
-    return batches, rejected
+        by_class.setdefault(type(event), []).append((index, text, event))
+    batches = []
+    for cls, entries in by_class.items():
+        batch = _batch_or_reject(cls, entries, rejected)
+        if batch is not None:
+            batches.append(batch)
+    rejected.sort(key=lambda item: item.index)
+    return ParsedLines(batches, rejected)
+
+
+_UNSTORABLE = (pa.ArrowException, OverflowError, UnicodeError, TypeError, ValueError)
+
+
+def _batch_or_reject(
+    cls: type[OcsfEvent], entries: list[tuple[int, str, OcsfEvent]], rejected: list[RejectedEvent]
+) -> EventBatch | None:
+    """One batch for the class; when Arrow refuses it, find and reject the rows to blame."""
+    try:
+        return EventBatch.from_events([event for _, _, event in entries], cls)
+    except _UNSTORABLE:
+        pass
+    kept = []
+    for index, text, event in entries:
+        try:
+            to_table([event], cls)
+        except _UNSTORABLE as error:
+            rejected.append(RejectedEvent(index, f"cannot be stored: {error}", text))
+            continue
+        kept.append(event)
+    return EventBatch.from_events(kept, cls) if kept else None
 
 
 def _reason(error: Exception) -> str:

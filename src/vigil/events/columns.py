@@ -167,7 +167,7 @@ def _from_arrow(value: Any, node: FieldNode) -> Any:
             converted = _from_arrow(value.get(child.name), child)
             if converted is not None:
                 out[child.name] = converted
-        return out or None
+        return out if node.required else out or None
     if node.kind == "list":
         return [_from_arrow(entry, _item(node)) for entry in value]
     if node.kind == "json":

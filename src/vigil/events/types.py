@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -61,6 +68,34 @@ JsonObject = Annotated[dict[str, Any], JsonColumn()]
 
 
 class OcsfModel(BaseModel):
-    """Base of every OCSF object and event: unknown fields are errors at the edge."""
+    """Base of every OCSF object and event: unknown fields are errors at the edge.
+
+    An empty optional object (`"traffic": {}`) says nothing and is read as absent,
+    so that JSON, models and columns agree on it.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_empty_objects(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(value == {} for value in data.values()):
+            optional = _optional_names(cls)
+            return {k: v for k, v in data.items() if not (v == {} and k in optional)}
+        return data
+
+
+_OPTIONAL: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _optional_names(model: type[BaseModel]) -> frozenset[str]:
+    names = _OPTIONAL.get(model)
+    if names is None:
+        names = frozenset(
+            name
+            for attr, info in model.model_fields.items()
+            if not info.is_required()
+            for name in (attr, info.alias or attr)
+        )
+        _OPTIONAL[model] = names
+    return names

@@ -53,8 +53,9 @@ def import_ocsf_json(
     report = ImportReport(source)
     for chunk_index, chunk in enumerate(_chunks(lines, chunk_size)):
         offset = chunk_index * chunk_size
-        batches, rejected = batches_from_json_lines(chunk)
-        for batch in batches:
+        parsed = batches_from_json_lines(chunk)
+        rejected = parsed.rejected
+        for batch in parsed.batches:
             lake.append(batch)
             report.stored[short_name(batch.event_class)] += len(batch)
         if rejected:
