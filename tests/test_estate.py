@@ -72,6 +72,20 @@ def test_is_open_follows_local_hours_and_calendar(moment: datetime, is_open: boo
     assert estate.is_open(estate.store("001"), moment) is is_open
 
 
+def test_is_open_on_the_night_clocks_go_back() -> None:
+    text = MINIMAL.replace("Europe/London", "America/New_York").replace(
+        "sat: closed", 'sat: "09:00-01:30"'
+    )
+    estate = parse_estate(text)
+    store = estate.store("001")
+    # 2026-11-01: New York falls back at 02:00 EDT; Saturday's span ends at 01:30 EDT = 05:30 UTC.
+    assert estate.is_open(store, datetime(2026, 11, 1, 5, 29, tzinfo=UTC))
+    assert not estate.is_open(store, datetime(2026, 11, 1, 5, 30, tzinfo=UTC))
+    assert not estate.is_open(store, datetime(2026, 11, 1, 6, 10, tzinfo=UTC))  # 01:10 EST
+    with pytest.raises(ValueError, match="aware"):
+        estate.is_open(store, datetime(2026, 11, 1, 1, 0))
+
+
 def test_peak_on() -> None:
     estate = parse_estate(MINIMAL)
     store = estate.store("001")

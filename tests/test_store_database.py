@@ -117,3 +117,29 @@ def test_unreachable_database_gets_a_clear_error(url: str, message: str) -> None
         Database.open(url)
     assert message in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+def test_removing_the_newest_entries_is_detected(sqlite_db: Database) -> None:
+    for index in range(3):
+        sqlite_db.audit("ana", f"action-{index}")
+    with sqlite_db.session() as session:
+        session.delete(session.scalars(select(AuditEntry).where(AuditEntry.id == 3)).one())
+    with pytest.raises(AuditChainBrokenError, match="newest were removed"):
+        sqlite_db.verify_audit()
+
+
+def _concurrent_audits(database: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: database.audit(f"worker-{n % 8}", "write", str(n)), range(64)))
+    assert database.verify_audit() == 64
+
+
+def test_concurrent_writers_keep_one_chain_sqlite(sqlite_db: Database) -> None:
+    _concurrent_audits(sqlite_db)
+
+
+@pytest.mark.postgres
+def test_concurrent_writers_keep_one_chain_postgres(postgres_db: Database) -> None:
+    _concurrent_audits(postgres_db)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from vigil.events import EventBatch, NetworkActivity, OcsfEvent, PosTransaction
-from vigil.store.errors import CorruptLakeFileError, QueryRefusedError
+from vigil.store.errors import CorruptLakeFileError, LakeError, QueryRefusedError
 from vigil.store.lake import Lake
 
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -109,17 +109,31 @@ def test_corrupt_file_is_named_and_nothing_else_is_damaged(tmp_path: Path) -> No
     victim.write_bytes(b"PAR1 this is not a parquet file")
     with pytest.raises(CorruptLakeFileError, match=victim.name):
         lake.query("SELECT count(*) FROM network_activity")
-    assert [path for path, _ in lake.verify()] == [victim]
+    assert [item.path for item in lake.verify()] == [victim]
     assert {path: path.read_bytes() for path in result.files[1:]} == others
     assert lake.query("SELECT count(*) FROM pos_transaction").rows == [(0,)]
+    with pytest.raises(LakeError, match="query failed") as caught:
+        lake.query("SELECT no_such_column FROM pos_transaction")
+    assert not isinstance(caught.value, CorruptLakeFileError)
 
 
-def test_a_half_written_file_is_never_visible(tmp_path: Path) -> None:
+def test_a_crash_before_the_rename_leaves_no_visible_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lake = Lake(tmp_path)
     lake.append(flows(4))
-    partition = next(lake.files()).parent
-    (partition / ".part-x.parquet.tmp-123").write_bytes(b"half")
+
+    def crash(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", crash)
+    with pytest.raises(LakeError, match="No space left"):
+        lake.append(flows(6, ("044",)))
+    monkeypatch.undo()
     assert lake.query("SELECT count(*) FROM network_activity").rows == [(4,)]
+    assert lake.verify() == []
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.endswith(".parquet")]
+    assert leftovers == []  # the temporary file was removed
 
 
 def test_settings_are_locked_and_nothing_spills(tmp_path: Path) -> None:

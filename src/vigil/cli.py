@@ -200,8 +200,8 @@ def lake_verify(data: DataOption = DEFAULT_DATA) -> None:
     lake = _lake(data)
     files = sum(1 for _ in lake.files())
     broken = lake.verify()
-    for path, reason in broken:
-        err.print(f"[red]unreadable[/] {path}: {reason}", highlight=False, soft_wrap=True)
+    for item in broken:
+        err.print(f"[red]unreadable[/] {item.path}: {item.reason}", highlight=False, soft_wrap=True)
     if broken:
         raise typer.Exit(1)
     out.print(f"{files} Parquet files, all readable.")

@@ -271,16 +271,24 @@ class Estate(Model):
         return max(found, key=lambda peak: (peak.closed, peak.level))
 
     def is_open(self, store: Store, moment: datetime) -> bool:
-        """Whether a store is trading at a moment (closures on the calendar count)."""
+        """Whether a store is trading at a moment (closures on the calendar count).
+
+        Compared as absolute instants, so the night the clocks go back is right.
+        """
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("is_open needs an aware datetime (naive ones have no single meaning)")
+        instant = moment.timestamp()
         local = store.local(moment)
         for day in (local.date(), local.date() - timedelta(days=1)):
             peak = self.peak_on(store, day)
             if peak is not None and peak.closed:
                 continue
             for start, end in store.hours_on(day):
-                opened = datetime.combine(day, start, store.tz)
+                opened = datetime.combine(day, start, store.tz).timestamp()
                 closes_next_day = end <= start
-                closed = datetime.combine(day + timedelta(days=closes_next_day), end, store.tz)
-                if opened <= local < closed:
+                closed = datetime.combine(
+                    day + timedelta(days=closes_next_day), end, store.tz
+                ).timestamp()
+                if opened <= instant < closed:
                     return True
         return False

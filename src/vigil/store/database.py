@@ -19,13 +19,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.store.errors import AuditChainBrokenError, DatabaseUnavailableError
-from vigil.store.models import AuditEntry
+from vigil.store.models import AuditEntry, AuditHead
 
 logger = logging.getLogger(__name__)
 
@@ -114,27 +114,34 @@ class Database:
         target: str | None = None,
         detail: dict[str, object] | None = None,
     ) -> AuditEntry:
-        """Append an entry to the hash-chained audit log."""
+        """Append an entry to the hash-chained audit log.
+
+        The head row is updated first, which takes its write lock (a row lock on
+        PostgreSQL, the database write lock on SQLite), so concurrent writers
+        queue up behind each other instead of forking the chain.
+        """
         with self.session() as session:
-            last = session.scalars(
-                select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)
-            ).first()
-            prev = last.hash if last is not None else GENESIS
+            session.execute(update(AuditHead).where(AuditHead.id == 1).values(id=AuditHead.id))
+            head = session.get(AuditHead, 1, populate_existing=True)
+            if head is None:
+                raise AuditChainBrokenError("the audit head row is missing")
             entry = AuditEntry(
                 at=datetime.now(UTC),
                 actor=actor,
                 action=action,
                 target=target,
                 detail=detail or {},
-                prev_hash=prev,
+                prev_hash=head.hash,
                 hash="",
             )
             entry.hash = audit_hash(entry)
             session.add(entry)
+            head.hash = entry.hash
+            head.entries += 1
         return entry
 
     def verify_audit(self) -> int:
-        """Check the whole chain; return the number of entries or raise where it breaks."""
+        """Check the whole chain and its head; return the number of entries or raise."""
         prev = GENESIS
         count = 0
         with self.session() as session:
@@ -145,6 +152,12 @@ class Database:
                     )
                 prev = entry.hash
                 count += 1
+            head = session.get(AuditHead, 1)
+        if head is None or head.hash != prev or head.entries != count:
+            raise AuditChainBrokenError(
+                f"the audit log ends at entry {count}, but its head records "
+                f"{head.entries if head else 0} entries: the newest were removed"
+            )
         return count
 
 

@@ -51,6 +51,14 @@ class AppendResult:
 
 
 @dataclass(frozen=True)
+class BrokenFile:
+    """A lake file that cannot be read."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
 class QueryResult:
     """Columns and rows of a lake query."""
 
@@ -73,6 +81,7 @@ class Lake:
     def __init__(self, root: Path, memory_limit: str = "2GB") -> None:
         self.root = root
         self.memory_limit = memory_limit
+        self._unavailable: set[str] = set()
 
     def class_dir(self, event_class: type[OcsfEvent]) -> Path:
         return self.root / short_name(event_class)
@@ -108,14 +117,15 @@ class Lake:
         return AppendResult(table.num_rows, tuple(written))
 
     def _write(self, table: pa.Table, path: Path) -> Path:
+        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
             pq.write_table(table, temporary, compression="zstd")
             with temporary.open("rb") as handle:
                 os.fsync(handle.fileno())
             temporary.replace(path)
         except OSError as error:
+            temporary.unlink(missing_ok=True)
             raise LakeError(f"cannot write {path}: {error.strerror or error}") from error
         return path
 
@@ -124,19 +134,33 @@ class Lake:
         for cls in classes:
             yield from sorted(self.class_dir(cls).glob("day=*/store=*/*.parquet"))
 
-    def verify(self) -> list[tuple[Path, str]]:
-        """Every file that cannot be read, with the reason."""
+    def verify(self, event_class: type[OcsfEvent] | None = None) -> list[BrokenFile]:
+        """Every file (of one class, or all) that cannot be read, with the reason."""
         broken = []
-        for path in self.files():
+        for path in self.files(event_class):
             try:
                 pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
             except (pa.ArrowInvalid, OSError) as error:
-                broken.append((path, str(error)))
+                broken.append(BrokenFile(path, str(error)))
         return broken
+
+    def _blame(self, sql: str, error: duckdb.Error) -> list[BrokenFile]:
+        """The unreadable files behind a failed query: ones it names, or ones of the
+        classes it queries whose view could not be created."""
+        message = str(error)
+        blamed = []
+        for cls in EVENT_CLASSES:
+            name = short_name(cls)
+            mentioned = re.search(rf"\b{re.escape(name)}\b", sql) is not None
+            for item in self.verify(cls):
+                if str(item.path) in message or (mentioned and name in self._unavailable):
+                    blamed.append(item)
+        return blamed
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per event class, confined to the lake."""
         self.root.mkdir(parents=True, exist_ok=True)
+        self._unavailable = set()
         root = self.root.resolve()
         connection = duckdb.connect(
             config={
@@ -162,6 +186,7 @@ class Lake:
                     # A damaged file in one class must not block queries of the others;
                     # a query that needs this view fails and names the file.
                     logger.warning("lake view %s unavailable: %s", name, _first_line(error))
+                    self._unavailable.add(name)
             else:
                 connection.execute(f'CREATE VIEW "{name}" AS {_empty_select(cls)}')
         quoted = str(root).replace("'", "''")
@@ -194,9 +219,9 @@ class Lake:
         except duckdb.PermissionException as error:
             raise QueryRefusedError(f"refused: {_first_line(error)}") from error
         except duckdb.Error as error:
-            broken = self.verify()
-            if broken:
-                names = ", ".join(str(path) for path, _ in broken)
+            blamed = self._blame(sql, error)
+            if blamed:
+                names = ", ".join(str(item.path) for item in blamed)
                 raise CorruptLakeFileError(
                     f"unreadable Parquet file(s) in the lake: {names}"
                 ) from error

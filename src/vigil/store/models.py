@@ -31,6 +31,17 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
 
 
+class AuditHead(Base):
+    """The newest audit hash, one row: writers lock it, so the chain never forks,
+    and verification compares against it, so deleting the newest entries shows."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    entries: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class Alert(Base):
     """A Detection Finding, as the pipeline stored it."""
 
