@@ -7,6 +7,7 @@ import pytest
 
 from vigil.estate import (
     EstateError,
+    UnknownStoreError,
     load_estate,
     load_sample_estate,
     parse_estate,
@@ -52,6 +53,10 @@ def test_minimal_estate_loads() -> None:
     estate = parse_estate(MINIMAL, "acme.yaml")
     assert estate.store("001").name == "Leeds"
     assert estate.region_of("001").uid == "north"
+    with pytest.raises(UnknownStoreError, match="'404'"):
+        estate.store("404")
+    with pytest.raises(EstateError):
+        estate.region_of("404")
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from vigil import __version__
 from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text, load_settings
-from vigil.estate import Estate, EstateError, load_estate, sample_estate_text
+from vigil.estate import Estate, EstateFileError, load_estate, sample_estate_text
 from vigil.events.docs import render_markdown
 from vigil.ingest import import_ocsf_json
 from vigil.plugins import PluginNotFoundError
@@ -106,7 +106,7 @@ def _open_database(settings: Settings) -> Database:
 def _estate(path: Path) -> Estate:
     try:
         return load_estate(path)
-    except EstateError as error:
+    except EstateFileError as error:
         count = len(error.problems)
         raise _fail(f"{count} problem{'s' * (count != 1)} in the estate:\n{error}") from error
 
@@ -272,7 +272,7 @@ def demo(
     database.close()
     out.print(f"Audit log: {entries} entries, hash chain verified.")
     out.print(
-        f"\nTry: [bold].venv/bin/vigil query --data {data} "
+        f"\nTry: [bold].venv/bin/vigil query --data {data} "  # noqa: S608 - a hint, not a query
         '"SELECT store, count(*) FROM pos_transaction GROUP BY ALL"[/]'
     )
 

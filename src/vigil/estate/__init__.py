@@ -1,6 +1,6 @@
 """The retail estate: who and what Vigil protects, and when each store trades."""
 
-from vigil.estate.errors import EstateError, Problem
+from vigil.estate.errors import EstateError, EstateFileError, Problem, UnknownStoreError
 from vigil.estate.loader import load_estate, load_sample_estate, parse_estate, sample_estate_text
 from vigil.estate.types import (
     Asset,
@@ -23,6 +23,7 @@ __all__ = [
     "Criticality",
     "Estate",
     "EstateError",
+    "EstateFileError",
     "Identity",
     "IdentityKind",
     "Peak",
@@ -31,6 +32,7 @@ __all__ = [
     "Segment",
     "SegmentKind",
     "Store",
+    "UnknownStoreError",
     "Zone",
     "load_estate",
     "load_sample_estate",

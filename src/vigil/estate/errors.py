@@ -20,7 +20,15 @@ class Problem:
 
 
 class EstateError(Exception):
-    """Base class for every error of `vigil.estate`; lists every problem found at once."""
+    """Base class for every error of `vigil.estate`."""
+
+
+class UnknownStoreError(EstateError, LookupError):
+    """A store uid that the estate does not have."""
+
+
+class EstateFileError(EstateError):
+    """An estate file that cannot be loaded; lists every problem found at once."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

@@ -13,7 +13,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from vigil.estate.checks import CHECKS
-from vigil.estate.errors import EstateError, Problem
+from vigil.estate.errors import EstateFileError, Problem
 from vigil.estate.types import Estate
 
 SAMPLE_ESTATE = "sample_estate.yaml"
@@ -40,20 +40,20 @@ def _dotted(path: tuple[str | int, ...]) -> str:
 
 
 def parse_estate(text: str, source: str = "<estate>") -> Estate:
-    """Parse estate YAML text; raise EstateError listing every problem."""
+    """Parse estate YAML text; raise EstateFileError listing every problem."""
     yaml = YAML(typ="rt")
     try:
         tree = yaml.load(io.StringIO(text))
     except MarkedYAMLError as error:
         mark = error.problem_mark
         line = None if mark is None else mark.line + 1
-        raise EstateError(
+        raise EstateFileError(
             [Problem(source, line, "", f"malformed YAML: {error.problem}")]
         ) from error
     except YAMLError as error:
-        raise EstateError([Problem(source, None, "", f"malformed YAML: {error}")]) from error
+        raise EstateFileError([Problem(source, None, "", f"malformed YAML: {error}")]) from error
     if not isinstance(tree, CommentedMap):
-        raise EstateError([Problem(source, 1, "", "an estate file is a YAML mapping")])
+        raise EstateFileError([Problem(source, 1, "", "an estate file is a YAML mapping")])
     try:
         estate = Estate.model_validate(tree)
     except ValidationError as error:
@@ -64,14 +64,14 @@ def parse_estate(text: str, source: str = "<estate>") -> Estate:
             if item["type"] == "extra_forbidden":
                 message = "unknown field"
             problems.append(Problem(source, _line_of(tree, path), _dotted(path), message))
-        raise EstateError(problems) from error
+        raise EstateFileError(problems) from error
     problems = [
         Problem(source, _line_of(tree, path), _dotted(path), message)
         for check in CHECKS
         for path, message in check(estate)
     ]
     if problems:
-        raise EstateError(problems)
+        raise EstateFileError(problems)
     return estate
 
 
@@ -80,11 +80,11 @@ def load_estate(path: Path) -> Estate:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise EstateError(
+        raise EstateFileError(
             [Problem(str(path), None, "", f"cannot read: {error.strerror}")]
         ) from error
     except UnicodeDecodeError as error:
-        raise EstateError(
+        raise EstateFileError(
             [Problem(str(path), None, "", f"not UTF-8 text: {error.reason}")]
         ) from error
     return parse_estate(text, str(path))

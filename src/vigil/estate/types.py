@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from vigil.estate.errors import UnknownStoreError
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -251,13 +253,13 @@ class Estate(Model):
         for store in self.stores:
             if store.uid == uid:
                 return store
-        raise KeyError(uid)
+        raise UnknownStoreError(f"no store {uid!r} in the estate")
 
     def region_of(self, store_uid: str) -> Region:
         for region in self.regions:
             if any(store.uid == store_uid for store in region.stores):
                 return region
-        raise KeyError(store_uid)
+        raise UnknownStoreError(f"no store {store_uid!r} in the estate")
 
     @property
     def assets(self) -> list[tuple[Store, Asset]]:

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from vigil.estate import Store
+from vigil.estate import Store, UnknownStoreError
 from vigil.plugins import Registry
 from vigil.sim.world import World
 
@@ -134,7 +134,7 @@ class Scenario:
         if self.params.store is not None:
             try:
                 return world.estate.store(self.params.store)
-            except KeyError:
+            except UnknownStoreError:
                 raise SimError(f"scenario {self.name}: no store {self.params.store!r}") from None
         stores = world.estate.stores
         return stores[int(rng.integers(len(stores)))]
