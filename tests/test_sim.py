@@ -112,12 +112,8 @@ def test_device_traffic_is_periodic(run: Path, world: World) -> None:
 def test_every_scenario_is_in_the_telemetry_where_truth_says(run: Path) -> None:
     records = [json.loads(line) for line in (run / "truth.jsonl").read_text().splitlines()]
     assert sorted(r["scenario"] for r in records) == scenarios.names()
-    files = {
-        "pos": "pos/transactions.jsonl",
-        "door": "access/door.jsonl",
-        "alarm": "access/alarm.jsonl",
-        "zeek_conn": "zeek/conn.log",
-    }
+    manifest = json.loads((run / "manifest.json").read_text())
+    files = {name: spec["path"] for name, spec in manifest["sources"].items()}
     for record in records:
         start = datetime.fromisoformat(record["start"].replace("Z", "+00:00")).timestamp()
         end = datetime.fromisoformat(record["end"].replace("Z", "+00:00")).timestamp()
@@ -143,6 +139,9 @@ def test_every_scenario_is_in_the_telemetry_where_truth_says(run: Path) -> None:
 def _line_time(line: str, source: str) -> float:
     if source == "zeek_conn":
         return float(line.split("\t", 1)[0])
+    if source == "web":
+        stamp = line.split("[", 1)[1].split("]", 1)[0]
+        return datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z").timestamp()
     return datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")).timestamp()
 
 
@@ -193,3 +192,17 @@ def test_zeek_header_declares_the_fields(run: Path) -> None:
         )
     ]
     assert set(ZeekConnSource.schema) >= {"ts", "store"}
+
+
+def test_web_attacks_stand_out_by_status(run: Path) -> None:
+    log = (run / "web" / "access.log").read_text().splitlines()
+    records = {
+        r["scenario"]: r for r in map(json.loads, (run / "truth.jsonl").read_text().splitlines())
+    }
+    stuffing_ips = set(records["credential_stuffing"]["entities"]["ip"])
+    failures = [line for line in log if "/account/login" in line and '" 401 ' in line]
+    by_bots = [line for line in failures if line.split(" ", 1)[0] in stuffing_ips]
+    assert len(by_bots) > 0.9 * len(failures)
+    declined = [line for line in log if "/api/payment/authorize" in line and '" 402 ' in line]
+    testers = set(records["card_testing"]["entities"]["ip"])
+    assert len([line for line in declined if line.split(" ", 1)[0] in testers]) > 300

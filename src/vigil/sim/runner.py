@@ -62,7 +62,10 @@ def simulate(
     sizes: dict[str, int] = {}
     for name, source_class in sources.items():
         source = source_class()
-        frames = [source.generate(world, store) for store in world.estate.stores]
+        if source.per_store:
+            frames = [source.generate(world, store) for store in world.estate.stores]
+        else:
+            frames = [source.generate_estate(world)]
         frames += injected.get(name, [])
         frame = pl.concat(frames, how="vertical").sort("ts", maintain_order=True)
         lines = source.render(frame)

@@ -76,8 +76,15 @@ class Source:
     schema: ClassVar[dict[str, pl.DataType]]
     """Columns of the source's frame; `ts` (epoch seconds) and `store` always included."""
 
+    per_store: ClassVar[bool] = True
+    """Store sources (`generate`) run once per store; estate sources (`generate_estate`) once."""
+
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         """The benign telemetry of one store over the simulated time."""
+        raise NotImplementedError
+
+    def generate_estate(self, world: World) -> pl.DataFrame:
+        """The benign telemetry of an estate-wide system (web shop, identity provider)."""
         raise NotImplementedError
 
     def render(self, frame: pl.DataFrame) -> pl.Series:
