@@ -142,7 +142,9 @@ def _line_time(line: str, source: str) -> float:
     if source == "web":
         stamp = line.split("[", 1)[1].split("]", 1)[0]
         return datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z").timestamp()
-    return datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")).timestamp()
+    record = json.loads(line)
+    stamp = record.get("ts") or record["published"]
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def test_malware_beacons_every_minute_to_one_host(run: Path) -> None:
@@ -206,3 +208,28 @@ def test_web_attacks_stand_out_by_status(run: Path) -> None:
     declined = [line for line in log if "/api/payment/authorize" in line and '" 402 ' in line]
     testers = set(records["card_testing"]["entities"]["ip"])
     assert len([line for line in declined if line.split(" ", 1)[0] in testers]) > 300
+
+
+def test_vendor_misuse_signs_in_from_a_new_country_then_probes_pos(run: Path) -> None:
+    records = {
+        r["scenario"]: r for r in map(json.loads, (run / "truth.jsonl").read_text().splitlines())
+    }
+    misuse = records["vendor_misuse"]
+    (user,) = misuse["entities"]["user"]
+    signins = [
+        json.loads(line) for line in (run / "identity" / "signin.jsonl").read_text().splitlines()
+    ]
+    theirs = [s for s in signins if s["actor"]["alternateId"] == user]
+    countries = {s["client"]["geographicalContext"]["country"] for s in theirs}
+    assert countries == {"US", "RO"} or countries == {"RO"}
+    assert any(
+        s["outcome"]["result"] == "SUCCESS" and s["authenticationContext"]["factor"] is None
+        for s in theirs
+    )
+    pivot = misuse["entities"]["ip"][1]
+    probes = [
+        line
+        for line in (run / "zeek" / "conn.log").read_text().splitlines()
+        if line.split("\t")[2:3] == [pivot]
+    ]
+    assert {int(line.split("\t")[5]) for line in probes} >= {22, 445, 3389}
