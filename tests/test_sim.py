@@ -119,11 +119,11 @@ def test_every_scenario_is_in_the_telemetry_where_truth_says(run: Path) -> None:
         end = datetime.fromisoformat(record["end"].replace("Z", "+00:00")).timestamp()
         for source in record["sources"]:
             text = (run / files[source]).read_text()
-            needles = (
-                record["entities"].get("ip") or record["entities"].get("user")
-                if source != "pos"
-                else record["entities"]["cashier"]
-            )
+            entities = record["entities"]
+            if source == "pos":
+                needles = entities["cashier"]
+            else:
+                needles = entities.get("ip") or entities.get("user") or entities["session"]
             hits = [
                 line
                 for line in text.splitlines()
@@ -233,3 +233,17 @@ def test_vendor_misuse_signs_in_from_a_new_country_then_probes_pos(run: Path) ->
         if line.split("\t")[2:3] == [pivot]
     ]
     assert {int(line.split("\t")[5]) for line in probes} >= {22, 445, 3389}
+
+
+def test_scan_avoidance_sessions_look_unlike_honest_ones(run: Path) -> None:
+    sessions = pl.read_ndjson(run / "sco" / "sessions.jsonl")
+    records = {
+        r["scenario"]: r for r in map(json.loads, (run / "truth.jsonl").read_text().splitlines())
+    }
+    fraud = set(records["sco_scan_avoidance"]["entities"]["session"])
+    flagged = sessions.with_columns(fraud=pl.col("session").is_in(list(fraud)))
+    honest = flagged.filter(~pl.col("fraud"))
+    assert honest.height > 200
+    assert honest["scans_without_registration"].mean() < 1.0
+    assert flagged.filter(pl.col("fraud"))["scans_without_registration"].min() >= 5
+    assert 0.05 < honest.filter(pl.col("attendant_interventions") > 0).height / honest.height < 0.2
