@@ -83,22 +83,7 @@ def test_device_traffic_is_periodic(run: Path, world: World) -> None:
         separator="\t",
         comment_prefix="#",
         has_header=False,
-        new_columns=[
-            "ts",
-            "uid",
-            "orig_h",
-            "orig_p",
-            "resp_h",
-            "resp_p",
-            "proto",
-            "service",
-            "duration",
-            "orig_bytes",
-            "resp_bytes",
-            "conn_state",
-            "orig_pkts",
-            "resp_pkts",
-        ],
+        new_columns=[name for name in ZeekConnSource.schema if name != "store"],
     )
     camera = next(a for a in world.estate.stores[0].assets if a.kind == "camera")
     ntp = conn.filter((pl.col("orig_h") == camera.ip) & (pl.col("service") == "ntp"))[

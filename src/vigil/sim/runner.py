@@ -63,9 +63,13 @@ def simulate(
     for name, source_class in sources.items():
         source = source_class()
         if source.per_store:
-            frames = [source.generate(world, store) for store in world.estate.stores]
+            benign = [source.generate(world, store) for store in world.estate.stores]
         else:
-            frames = [source.generate_estate(world)]
+            benign = [source.generate_estate(world)]
+        span = world.span
+        frames = [
+            f.filter((pl.col("ts") >= span.start) & (pl.col("ts") < span.end)) for f in benign
+        ]
         frames += injected.get(name, [])
         frame = pl.concat(frames, how="vertical").sort("ts", maintain_order=True)
         lines = source.render(frame)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,8 +68,11 @@ class Injection:
         self.rows.setdefault(source, []).append(frame)
 
 
-class Source:
-    """A kind of raw telemetry: how the benign world produces it and how it is written."""
+class Source(ABC):
+    """A kind of raw telemetry: how the benign world produces it and how it is written.
+
+    Benign frames may run past the simulated time; the runner clips and sorts them.
+    """
 
     name: ClassVar[str]
     path: ClassVar[str]
@@ -80,16 +84,16 @@ class Source:
     """Store sources (`generate`) run once per store; estate sources (`generate_estate`) once."""
 
     def generate(self, world: World, store: Store) -> pl.DataFrame:
-        """The benign telemetry of one store over the simulated time."""
-        raise NotImplementedError
+        """The benign telemetry of one store over the simulated time (store sources)."""
+        raise TypeError(f"{self.name} is an estate-wide source: call generate_estate")
 
     def generate_estate(self, world: World) -> pl.DataFrame:
         """The benign telemetry of an estate-wide system (web shop, identity provider)."""
-        raise NotImplementedError
+        raise TypeError(f"{self.name} is a per-store source: call generate")
 
+    @abstractmethod
     def render(self, frame: pl.DataFrame) -> pl.Series:
         """One text line per row, in the source's real format."""
-        raise NotImplementedError
 
     def header(self, world: World) -> str:
         """Text before the first line (e.g. Zeek's #fields header); empty by default."""
@@ -104,6 +108,30 @@ class Source:
         length = len(next(iter(rows.values())))
         return pl.DataFrame(
             {name: rows.get(name, [None] * length) for name in cls.schema}, schema=cls.schema
+        )
+
+
+class JsonLinesSource(Source):
+    """A source whose records are already text lines (JSON), one per row."""
+
+    schema: ClassVar[dict[str, pl.DataType]] = {
+        "ts": pl.Float64(),
+        "store": pl.String(),
+        "line": pl.String(),
+    }
+
+    def render(self, frame: pl.DataFrame) -> pl.Series:
+        return frame["line"]
+
+    @classmethod
+    def lines(cls, rows: Sequence[tuple[float, str | None, str]]) -> pl.DataFrame:
+        """A frame from (epoch seconds, store uid, line) rows."""
+        return cls.frame(
+            {
+                "ts": [row[0] for row in rows],
+                "store": [row[1] for row in rows],
+                "line": [row[2] for row in rows],
+            }
         )
 
 
@@ -124,7 +152,7 @@ class ScenarioParams(BaseModel):
     intensity: float = Field(default=1.0, gt=0, le=10, description="Scales the scenario's volume.")
 
 
-class Scenario:
+class Scenario(ABC):
     """An attack, a fraud or a benign look-alike, injected with its ground truth."""
 
     name: ClassVar[str]
@@ -134,8 +162,9 @@ class Scenario:
     def __init__(self, params: ScenarioParams | None = None) -> None:
         self.params = params or ScenarioParams()
 
+    @abstractmethod
     def inject(self, world: World) -> Injection:
-        raise NotImplementedError
+        """The scenario's rows and ground truth in this world."""
 
     def pick_store(self, world: World, rng: np.random.Generator) -> Store:
         if self.params.store is not None:

@@ -48,23 +48,11 @@ class _AfterHoursVisit(Scenario):
         ]
         injection.add(
             DoorSource.name,
-            DoorSource.frame(
-                {
-                    "ts": [t for t, _ in doors],
-                    "store": [store.uid] * 2,
-                    "line": [x for _, x in doors],
-                }
-            ),
+            DoorSource.lines([(ts, store.uid, line) for ts, line in doors]),
         )
         injection.add(
             AlarmSource.name,
-            AlarmSource.frame(
-                {
-                    "ts": [t for t, _ in alarms],
-                    "store": [store.uid] * 2,
-                    "line": [x for _, x in alarms],
-                }
-            ),
+            AlarmSource.lines([(ts, store.uid, line) for ts, line in alarms]),
         )
         entities = {
             "user": [person.username],
@@ -91,7 +79,9 @@ class _AfterHoursVisit(Scenario):
             ]
             injection.add(
                 PosSource.name,
-                PosSource.frame({"ts": moments, "store": [store.uid] * 2, "line": pos_lines}),
+                PosSource.lines(
+                    [(ts, store.uid, line) for ts, line in zip(moments, pos_lines, strict=True)]
+                ),
             )
             entities["cashier"] = [cashier_id]
             entities["device"].append(lane.uid)

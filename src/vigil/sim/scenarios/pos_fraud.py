@@ -59,7 +59,7 @@ class CashierAbuse(Scenario):
         injection = Injection()
         injection.add(
             PosSource.name,
-            PosSource.frame({"ts": times, "store": [store.uid] * len(times), "line": lines}),
+            PosSource.lines([(ts, store.uid, line) for ts, line in zip(times, lines, strict=True)]),
         )
         injection.truth.append(
             TruthRecord(

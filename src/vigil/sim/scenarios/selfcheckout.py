@@ -61,7 +61,9 @@ class ScanAvoidance(Scenario):
         injection = Injection()
         injection.add(
             SelfCheckoutSource.name,
-            SelfCheckoutSource.frame({"ts": ends, "store": [store.uid] * n, "line": lines}),
+            SelfCheckoutSource.lines(
+                [(ts, store.uid, line) for ts, line in zip(ends, lines, strict=True)]
+            ),
         )
         injection.truth.append(
             TruthRecord(

@@ -49,7 +49,9 @@ class VendorMisuse(Scenario):
         injection = Injection()
         injection.add(
             SignInSource.name,
-            SignInSource.frame({"ts": [*failures, start], "store": [None] * 4, "line": lines}),
+            SignInSource.lines(
+                [(ts, None, line) for ts, line in zip([*failures, start], lines, strict=True)]
+            ),
         )
         pivot = str(vendor_segment.network.network_address + 77)
         targets = [a.ip for a in pos_terminals if a.ip]

@@ -1,7 +1,12 @@
-"""Attacks on the web shop: credential stuffing on customer accounts, and card testing."""
+"""Attacks on the web shop: credential stuffing on customer accounts, and card testing.
+
+Both are a burst of POSTs to one endpoint from a pool of addresses, most of them
+refused; they differ in the endpoint, the pool, the volume and the odds.
+"""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -11,107 +16,118 @@ from vigil.sim.types import Injection, Scenario, TruthRecord, scenarios
 from vigil.sim.world import World
 
 
-def _start(scenario: Scenario, world: World, rng: np.random.Generator, length: float) -> float:
-    if scenario.params.at_hours is not None:
-        return world.span.start + scenario.params.at_hours * 3600
-    return world.span.start + rng.random() * max(world.span.seconds - length, 60)
+class _WebBurst(Scenario):
+    minutes: ClassVar[float]
+    requests: ClassVar[int]
+    """Requests at intensity 1."""
+    path: ClassVar[str]
+    accepted: ClassVar[tuple[int, float]]
+    """Status of an accepted request, and the share accepted."""
+    refused: ClassVar[int]
+    body_bytes: ClassVar[int]
 
+    pool_stream: ClassVar[str]
+    """Name of the random stream the address pool is drawn from."""
 
-def _requests(
-    rng: np.random.Generator,
-    times: np.ndarray,
-    ips: np.ndarray,
-    path: str,
-    statuses: np.ndarray,
-    agent: str,
-    size: int,
-) -> dict[str, list[object]]:
-    n = len(times)
-    return {
-        "ts": times.tolist(),
-        "store": [None] * n,
-        "ip": ips.tolist(),
-        "user": [None] * n,
-        "method": ["POST"] * n,
-        "path": [path] * n,
-        "status": statuses.tolist(),
-        "bytes": (size + rng.integers(0, 40, n)).tolist(),
-        "referer": [f"{SITE}/"] * n,
-        "agent": [agent] * n,
-    }
+    @abstractmethod
+    def pool_size(self) -> int:
+        """How many addresses send the burst."""
+
+    @abstractmethod
+    def summary(self, requests: int, addresses: int, statuses: np.ndarray) -> str:
+        """The ground truth's one-line description."""
+
+    def inject(self, world: World) -> Injection:
+        rng = world.rng("scenario", self.name, str(self.params))
+        length = self.minutes * 60.0
+        if self.params.at_hours is not None:
+            start = world.span.start + self.params.at_hours * 3600
+        else:
+            start = world.span.start + rng.random() * max(world.span.seconds - length, 60)
+        n = int(self.requests * self.params.intensity)
+        pool = client_ips(world.rng(self.pool_stream, self.name), self.pool_size())
+        times = np.sort(start + rng.random(n) * length)
+        ips = pool[rng.integers(0, len(pool), n)]
+        status, share = self.accepted
+        statuses = np.where(rng.random(n) < share, status, self.refused)
+        frame = WebAccessSource.frame(
+            {
+                "ts": times.tolist(),
+                "store": [None] * n,
+                "ip": ips.tolist(),
+                "user": [None] * n,
+                "method": ["POST"] * n,
+                "path": [self.path] * n,
+                "status": statuses.tolist(),
+                "bytes": (self.body_bytes + rng.integers(0, 40, n)).tolist(),
+                "referer": [f"{SITE}/"] * n,
+                "agent": [str(AGENTS[0])] * n,
+            }
+        )
+        injection = Injection()
+        injection.add(WebAccessSource.name, frame)
+        addresses = sorted(set(ips.tolist()))
+        injection.truth.append(
+            TruthRecord(
+                scenario=self.name,
+                uid=f"{self.name}-{int(start)}",
+                label=self.label,
+                start=float(times[0]),
+                end=float(times[-1]),
+                stores=(),
+                entities={"ip": addresses, "url": [self.path]},
+                sources=(WebAccessSource.name,),
+                description=self.summary(n, len(addresses), statuses),
+            )
+        )
+        return injection
 
 
 @scenarios.register("credential_stuffing")
-class CredentialStuffing(Scenario):
+class CredentialStuffing(_WebBurst):
     name: ClassVar[str] = "credential_stuffing"
     label: ClassVar[Literal["attack", "fraud", "benign"]] = "attack"
     description: ClassVar[str] = (
         "A botnet replays leaked passwords against customer logins: thousands of failures from hundreds of addresses, a few successes."
     )
+    minutes: ClassVar[float] = 45
+    requests: ClassVar[int] = 3000
+    path: ClassVar[str] = "/account/login"
+    accepted: ClassVar[tuple[int, float]] = (302, 0.015)
+    refused: ClassVar[int] = 401
+    body_bytes: ClassVar[int] = 0
+    pool_stream: ClassVar[str] = "botnet"
 
-    def inject(self, world: World) -> Injection:
-        rng = world.rng("scenario", self.name, str(self.params))
-        length = 45 * 60.0
-        start = _start(self, world, rng, length)
-        n = int(3000 * self.params.intensity)
-        bots = client_ips(world.rng("botnet", self.name), max(20, int(300 * self.params.intensity)))
-        times = np.sort(start + rng.random(n) * length)
-        ips = bots[rng.integers(0, len(bots), n)]
-        statuses = np.where(rng.random(n) < 0.015, 302, 401)
-        frame = WebAccessSource.frame(
-            _requests(rng, times, ips, "/account/login", statuses, str(AGENTS[0]), 0)
+    def pool_size(self) -> int:
+        return max(20, int(300 * self.params.intensity))
+
+    def summary(self, requests: int, addresses: int, statuses: np.ndarray) -> str:
+        return (
+            f"{requests} login attempts from {addresses} addresses in {self.minutes:.0f} minutes, "
+            f"{int((statuses == 302).sum())} succeeded."
         )
-        injection = Injection()
-        injection.add(WebAccessSource.name, frame)
-        injection.truth.append(
-            TruthRecord(
-                scenario=self.name,
-                uid=f"{self.name}-{int(start)}",
-                label=self.label,
-                start=float(times[0]),
-                end=float(times[-1]),
-                stores=(),
-                entities={"ip": sorted(set(ips.tolist())), "url": ["/account/login"]},
-                sources=(WebAccessSource.name,),
-                description=f"{n} login attempts from {len(set(ips.tolist()))} addresses in {length / 60:.0f} minutes, {int((statuses == 302).sum())} succeeded.",
-            )
-        )
-        return injection
 
 
 @scenarios.register("card_testing")
-class CardTesting(Scenario):
+class CardTesting(_WebBurst):
     name: ClassVar[str] = "card_testing"
     label: ClassVar[Literal["attack", "fraud", "benign"]] = "fraud"
     description: ClassVar[str] = (
         "Fraudsters check stolen card numbers with small payments from a few addresses: most are declined."
     )
+    minutes: ClassVar[float] = 25
+    requests: ClassVar[int] = 400
+    path: ClassVar[str] = "/api/payment/authorize"
+    accepted: ClassVar[tuple[int, float]] = (200, 0.12)
+    refused: ClassVar[int] = 402
+    body_bytes: ClassVar[int] = 150
+    pool_stream: ClassVar[str] = "testers"
 
-    def inject(self, world: World) -> Injection:
-        rng = world.rng("scenario", self.name, str(self.params))
-        length = 25 * 60.0
-        start = _start(self, world, rng, length)
-        n = int(400 * self.params.intensity)
-        testers = client_ips(world.rng("testers", self.name), 4)
-        times = np.sort(start + rng.random(n) * length)
-        ips = testers[rng.integers(0, len(testers), n)]
-        statuses = np.where(rng.random(n) < 0.12, 200, 402)
-        frame = WebAccessSource.frame(
-            _requests(rng, times, ips, "/api/payment/authorize", statuses, str(AGENTS[0]), 150)
+    def pool_size(self) -> int:
+        return 4
+
+    def summary(self, requests: int, addresses: int, statuses: np.ndarray) -> str:
+        return (
+            f"{requests} payment authorisations from {addresses} addresses in "
+            f"{self.minutes:.0f} minutes, {int((statuses == 402).sum())} declined."
         )
-        injection = Injection()
-        injection.add(WebAccessSource.name, frame)
-        injection.truth.append(
-            TruthRecord(
-                scenario=self.name,
-                uid=f"{self.name}-{int(start)}",
-                label=self.label,
-                start=float(times[0]),
-                end=float(times[-1]),
-                stores=(),
-                entities={"ip": sorted(set(ips.tolist())), "url": ["/api/payment/authorize"]},
-                sources=(WebAccessSource.name,),
-                description=f"{n} payment authorisations from {len(set(ips.tolist()))} addresses in {length / 60:.0f} minutes, {int((statuses == 402).sum())} declined.",
-            )
-        )
-        return injection

@@ -15,7 +15,7 @@ import polars as pl
 from vigil.estate import Store
 from vigil.estate.types import AssetKind
 from vigil.sim.sources.pos import iso
-from vigil.sim.types import Source, sources
+from vigil.sim.types import JsonLinesSource, sources
 from vigil.sim.world import World
 
 
@@ -45,14 +45,9 @@ def alarm_line(
 
 
 @sources.register("door")
-class DoorSource(Source):
+class DoorSource(JsonLinesSource):
     name: ClassVar[str] = "door"
     path: ClassVar[str] = "access/door.jsonl"
-    schema: ClassVar[dict[str, pl.DataType]] = {
-        "ts": pl.Float64(),
-        "store": pl.String(),
-        "line": pl.String(),
-    }
 
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         rng = world.rng("door", store.uid)
@@ -62,7 +57,7 @@ class DoorSource(Source):
         staff = world.staff(store)
         rows: list[tuple[float, str]] = []
         if controller is None or not staff:
-            return self.frame({"ts": [], "store": [], "line": []})
+            return self.lines([])
         door = f"{store.uid}-staff-entrance"
         for span in world.trading(store):
             on_shift = [p for p in staff if rng.random() < 0.7] or staff[:1]
@@ -100,29 +95,13 @@ class DoorSource(Source):
                         ),
                     )
                 )
-        rows = [row for row in rows if world.span.start <= row[0] < world.span.end]
-        rows.sort()
-        return self.frame(
-            {
-                "ts": [t for t, _ in rows],
-                "store": [store.uid] * len(rows),
-                "line": [line for _, line in rows],
-            }
-        )
-
-    def render(self, frame: pl.DataFrame) -> pl.Series:
-        return frame["line"]
+        return self.lines([(ts, store.uid, line) for ts, line in rows])
 
 
 @sources.register("alarm")
-class AlarmSource(Source):
+class AlarmSource(JsonLinesSource):
     name: ClassVar[str] = "alarm"
     path: ClassVar[str] = "access/alarm.jsonl"
-    schema: ClassVar[dict[str, pl.DataType]] = {
-        "ts": pl.Float64(),
-        "store": pl.String(),
-        "line": pl.String(),
-    }
 
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         rng = world.rng("alarm", store.uid)
@@ -130,22 +109,11 @@ class AlarmSource(Source):
         managers = [p.username for p in world.staff(store) if p.kind in {"manager", "security"}]
         rows: list[tuple[float, str]] = []
         if panel is None or not managers:
-            return self.frame({"ts": [], "store": [], "line": []})
+            return self.lines([])
         for span in world.trading(store):
             user = managers[int(rng.integers(len(managers)))]
             disarm = span.start - rng.uniform(45 * 60, 60 * 60)
             arm = span.end + rng.uniform(41 * 60, 55 * 60)
             rows.append((disarm, alarm_line(disarm, panel, "disarmed", user)))
             rows.append((arm, alarm_line(arm, panel, "armed", user)))
-        rows = [row for row in rows if world.span.start <= row[0] < world.span.end]
-        rows.sort()
-        return self.frame(
-            {
-                "ts": [t for t, _ in rows],
-                "store": [store.uid] * len(rows),
-                "line": [line for _, line in rows],
-            }
-        )
-
-    def render(self, frame: pl.DataFrame) -> pl.Series:
-        return frame["line"]
+        return self.lines([(ts, store.uid, line) for ts, line in rows])

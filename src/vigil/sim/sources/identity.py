@@ -14,7 +14,7 @@ import polars as pl
 
 from vigil.estate.types import IdentityKind
 from vigil.sim.sources.pos import iso
-from vigil.sim.types import Source, sources
+from vigil.sim.types import JsonLinesSource, sources
 from vigil.sim.world import World
 
 VENDOR_HOME = {
@@ -52,15 +52,10 @@ def signin(
 
 
 @sources.register("sso")
-class SignInSource(Source):
+class SignInSource(JsonLinesSource):
     name: ClassVar[str] = "sso"
     path: ClassVar[str] = "identity/signin.jsonl"
     per_store: ClassVar[bool] = False
-    schema: ClassVar[dict[str, pl.DataType]] = {
-        "ts": pl.Float64(),
-        "store": pl.String(),
-        "line": pl.String(),
-    }
 
     def generate_estate(self, world: World) -> pl.DataFrame:
         rng = world.rng("sso")
@@ -128,18 +123,7 @@ class SignInSource(Source):
                             )
                         )
                 day += 86400
-        rows = [row for row in rows if world.span.start <= row[0] < world.span.end]
-        rows.sort(key=lambda row: row[0])
-        return self.frame(
-            {
-                "ts": [r[0] for r in rows],
-                "store": [r[1] for r in rows],
-                "line": [r[2] for r in rows],
-            }
-        )
-
-    def render(self, frame: pl.DataFrame) -> pl.Series:
-        return frame["line"]
+        return self.lines(rows)
 
 
 __all__ = ["SignInSource", "signin"]

@@ -241,7 +241,7 @@ class ZeekConnSource(Source):
         frame = pl.DataFrame(columns).with_columns(
             store=pl.lit(store.uid), uid=pl.Series(zeek_uids(rng, len(columns["ts"])))
         )
-        return frame.select(list(self.schema)).cast(pl.Schema(self.schema)).sort("ts")
+        return frame.select(list(self.schema)).cast(pl.Schema(self.schema))
 
     @staticmethod
     def _flows(

@@ -18,7 +18,7 @@ import polars as pl
 
 from vigil.estate import Store
 from vigil.estate.types import Asset, AssetKind, IdentityKind
-from vigil.sim.types import Source, sources
+from vigil.sim.types import JsonLinesSource, sources
 from vigil.sim.world import World
 
 DEPARTMENTS = ("apparel", "footwear", "outdoor", "electronics", "grocery", "home", "toys")
@@ -135,14 +135,9 @@ def basket(
 
 
 @sources.register("pos")
-class PosSource(Source):
+class PosSource(JsonLinesSource):
     name: ClassVar[str] = "pos"
     path: ClassVar[str] = "pos/transactions.jsonl"
-    schema: ClassVar[dict[str, pl.DataType]] = {
-        "ts": pl.Float64(),
-        "store": pl.String(),
-        "line": pl.String(),
-    }
 
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         rng = world.rng("pos", store.uid)
@@ -150,7 +145,7 @@ class PosSource(Source):
         scos = world.assets(store, AssetKind.SELF_CHECKOUT)
         cashiers = [c.cashier_id or c.uid for c in world.staff(store, IdentityKind.CASHIER)]
         if not lanes or not cashiers:
-            return self.frame({"ts": [], "store": [], "line": []})
+            return self.lines([])
         products = catalogue(world)
         times = world.arrivals(store, per_hour=14.0 * len(lanes), rng=rng)
         lines: list[str] = []
@@ -221,7 +216,4 @@ class PosSource(Source):
                     self_checkout=at_sco,
                 )
             )
-        return self.frame({"ts": list(times), "store": [store.uid] * len(lines), "line": lines})
-
-    def render(self, frame: pl.DataFrame) -> pl.Series:
-        return frame["line"]
+        return self.lines(list(zip(times.tolist(), [store.uid] * len(lines), lines, strict=True)))

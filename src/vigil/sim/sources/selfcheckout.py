@@ -18,7 +18,7 @@ import polars as pl
 from vigil.estate import Store
 from vigil.estate.types import AssetKind
 from vigil.sim.sources.pos import iso
-from vigil.sim.types import Source, sources
+from vigil.sim.types import JsonLinesSource, sources
 from vigil.sim.world import World
 
 TRUST_WEIGHTS = np.array([0.08, 0.1, 0.14, 0.2, 0.24, 0.24])
@@ -62,20 +62,15 @@ def session_line(
 
 
 @sources.register("sco")
-class SelfCheckoutSource(Source):
+class SelfCheckoutSource(JsonLinesSource):
     name: ClassVar[str] = "sco"
     path: ClassVar[str] = "sco/sessions.jsonl"
-    schema: ClassVar[dict[str, pl.DataType]] = {
-        "ts": pl.Float64(),
-        "store": pl.String(),
-        "line": pl.String(),
-    }
 
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         rng = world.rng("sco", store.uid)
         lanes = world.assets(store, AssetKind.SELF_CHECKOUT)
         if not lanes:
-            return self.frame({"ts": [], "store": [], "line": []})
+            return self.lines([])
         starts = world.arrivals(store, per_hour=6.0 * len(lanes), rng=rng)
         n = len(starts)
         scans = rng.poisson(11, n) + 1
@@ -120,8 +115,4 @@ class SelfCheckoutSource(Source):
             )
         ]
         ends = (starts + seconds).tolist()
-        frame = self.frame({"ts": ends, "store": [store.uid] * n, "line": lines})
-        return frame.filter(pl.col("ts") < world.span.end)
-
-    def render(self, frame: pl.DataFrame) -> pl.Series:
-        return frame["line"]
+        return self.lines(list(zip(ends, [store.uid] * n, lines, strict=True)))

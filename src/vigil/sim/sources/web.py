@@ -128,7 +128,7 @@ class WebAccessSource(Source):
             },
             schema=self.schema,
         )
-        return frame.filter(pl.col("ts") < span.end).sort("ts")
+        return frame
 
     def render(self, frame: pl.DataFrame) -> pl.Series:
         stamp = pl.from_epoch((pl.col("ts") * 1000).cast(pl.Int64), time_unit="ms").dt.strftime(
