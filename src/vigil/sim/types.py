@@ -16,6 +16,9 @@ from vigil.estate import Store, UnknownStoreError
 from vigil.plugins import Registry
 from vigil.sim.world import World
 
+CLOSED_MARGIN = 2 * 3600.0
+"""Closed-store scenarios start this far from opening hours, clear of the staff's shifts."""
+
 
 class SimError(Exception):
     """Base class for every error of `vigil.sim`."""
@@ -187,7 +190,7 @@ class Scenario(ABC):
             return span.start + rng.random() * max(span.seconds - 3600, 60)
         for _ in range(1000):
             moment = world.span.start + rng.random() * max(world.span.seconds - 3 * 3600, 60)
-            if not any(s.start - 1800 <= moment <= s.end + 3600 for s in spans):
+            if not any(s.start - CLOSED_MARGIN <= moment <= s.end + CLOSED_MARGIN for s in spans):
                 return moment
         raise SimError(
             f"scenario {self.name}: store {store.uid} is never closed in the simulated time"

@@ -2,7 +2,9 @@
 
 Door: `{"ts", "controller", "door", "event": granted|denied|forced|held|opened|closed,
 "badge", "user"}`. Alarm: `{"ts", "panel", "event": armed|disarmed|alarm, "user", "partition"}`.
-Staff badge in before opening and out after closing; the last one out arms the alarm.
+Staff badge in and out with their shifts (`vigil.sim.shifts`), some step out on their
+break and visit the stockroom; the opening manager disarms the alarm and the closing
+security guard arms it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import ClassVar
 import polars as pl
 
 from vigil.estate import Store
-from vigil.estate.types import AssetKind
+from vigil.estate.types import AssetKind, IdentityKind
+from vigil.sim.shifts import Shift, roster
 from vigil.sim.sources.pos import iso
 from vigil.sim.types import JsonLinesSource, sources
 from vigil.sim.world import World
@@ -54,46 +57,31 @@ class DoorSource(JsonLinesSource):
         controller = next(
             (a.uid for a in store.assets if a.kind == AssetKind.DOOR_CONTROLLER), None
         )
-        staff = world.staff(store)
-        rows: list[tuple[float, str]] = []
-        if controller is None or not staff:
+        if controller is None:
             return self.lines([])
-        door = f"{store.uid}-staff-entrance"
+        entrance, stockroom = f"{store.uid}-staff-entrance", f"{store.uid}-stockroom"
+        rows: list[tuple[float, str]] = []
+
+        def badge(moment: float, door: str, shift: Shift, event: str = "granted") -> None:
+            line = door_line(moment, controller, door, event, shift.badge, shift.person.username)
+            rows.append((moment, line))
+
+        for shift in roster(world, store):
+            lead = 0.0 if shift.lane is None else rng.uniform(3 * 60, 15 * 60)
+            badge(shift.start - lead, entrance, shift)
+            badge(shift.end + rng.uniform(2 * 60, 10 * 60), entrance, shift)
+            if shift.rest is not None and rng.random() < 0.3:  # a break outside
+                badge(shift.rest.start + rng.uniform(30, 120), entrance, shift)
+                badge(shift.rest.end - rng.uniform(60, 180), entrance, shift)
+            visits = int(rng.poisson(2 if shift.lane is None else 0.7))
+            for moment in shift.start + rng.random(visits) * (shift.end - shift.start):
+                if shift.working(float(moment)):
+                    badge(float(moment), stockroom, shift)
         for span in world.trading(store):
-            on_shift = [p for p in staff if rng.random() < 0.7] or staff[:1]
-            for person in on_shift:
-                badge = f"B{person.uid[1:]}"
-                arrive = span.start - rng.uniform(10 * 60, 50 * 60)
-                leave = span.end + rng.uniform(5 * 60, 40 * 60)
-                rows.append(
-                    (arrive, door_line(arrive, controller, door, "granted", badge, person.username))
-                )
-                rows.append(
-                    (leave, door_line(leave, controller, door, "granted", badge, person.username))
-                )
-                for moment in span.start + rng.random(int(rng.poisson(2))) * span.seconds:
-                    rows.append(
-                        (
-                            moment,
-                            door_line(
-                                moment,
-                                controller,
-                                f"{store.uid}-stockroom",
-                                "granted",
-                                badge,
-                                person.username,
-                            ),
-                        )
-                    )
-            if rng.random() < 0.05:
+            if rng.random() < 0.05:  # a lost or expired card
                 moment = span.start + rng.random() * span.seconds
                 rows.append(
-                    (
-                        moment,
-                        door_line(
-                            moment, controller, f"{store.uid}-stockroom", "denied", "B00000", None
-                        ),
-                    )
+                    (moment, door_line(moment, controller, stockroom, "denied", "B00000", None))
                 )
         return self.lines([(ts, store.uid, line) for ts, line in rows])
 
@@ -106,14 +94,14 @@ class AlarmSource(JsonLinesSource):
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         rng = world.rng("alarm", store.uid)
         panel = next((a.uid for a in store.assets if a.kind == AssetKind.ALARM_PANEL), None)
-        managers = [p.username for p in world.staff(store) if p.kind in {"manager", "security"}]
         rows: list[tuple[float, str]] = []
-        if panel is None or not managers:
+        if panel is None:
             return self.lines([])
-        for span in world.trading(store):
-            user = managers[int(rng.integers(len(managers)))]
-            disarm = span.start - rng.uniform(45 * 60, 60 * 60)
-            arm = span.end + rng.uniform(41 * 60, 55 * 60)
-            rows.append((disarm, alarm_line(disarm, panel, "disarmed", user)))
-            rows.append((arm, alarm_line(arm, panel, "armed", user)))
+        for shift in roster(world, store):
+            if shift.person.kind == IdentityKind.MANAGER:  # the opener disarms on arrival
+                moment = shift.start + rng.uniform(40, 150)
+                rows.append((moment, alarm_line(moment, panel, "disarmed", shift.person.username)))
+            elif shift.person.kind == IdentityKind.SECURITY:  # the closer arms on leaving
+                moment = shift.end - rng.uniform(40, 150)
+                rows.append((moment, alarm_line(moment, panel, "armed", shift.person.username)))
         return self.lines([(ts, store.uid, line) for ts, line in rows])

@@ -13,6 +13,7 @@ from typing import ClassVar
 import polars as pl
 
 from vigil.estate.types import IdentityKind
+from vigil.sim.shifts import roster
 from vigil.sim.sources.pos import iso
 from vigil.sim.types import JsonLinesSource, sources
 from vigil.sim.world import World
@@ -63,34 +64,34 @@ class SignInSource(JsonLinesSource):
         serial = 0
         for store in world.estate.stores:
             corp = store.segment("corp")
-            for span in world.trading(store):
-                for person in world.staff(store):
-                    if person.kind == IdentityKind.CASHIER or rng.random() < 0.2:
-                        continue  # tills sign on locally; managers and security use SSO
-                    ts = span.start - rng.uniform(0, 40 * 60)
-                    ip = (
-                        str(corp.network.network_address + int(rng.integers(10, 60)))
-                        if corp
-                        else "10.255.0.1"
-                    )
-                    ok = rng.random() > 0.04
-                    serial += 1
-                    rows.append(
-                        (
+            for shift in roster(world, store):
+                person = shift.person
+                if person.kind == IdentityKind.CASHIER or rng.random() < 0.2:
+                    continue  # tills sign on locally; managers and security use SSO
+                ts = shift.start + rng.uniform(2 * 60, 20 * 60)
+                ip = (
+                    str(corp.network.network_address + int(rng.integers(10, 60)))
+                    if corp
+                    else "10.255.0.1"
+                )
+                ok = rng.random() > 0.04
+                serial += 1
+                rows.append(
+                    (
+                        ts,
+                        store.uid,
+                        signin(
+                            f"s{serial:09d}",
                             ts,
-                            store.uid,
-                            signin(
-                                f"s{serial:09d}",
-                                ts,
-                                person.username,
-                                ip,
-                                "US",
-                                "Store Portal",
-                                ok,
-                                "push" if ok else None,
-                            ),
-                        )
+                            person.username,
+                            ip,
+                            "US",
+                            "Store Portal",
+                            ok,
+                            "push" if ok else None,
+                        ),
                     )
+                )
         for vendor in (i for i in world.estate.identities if i.vendor is not None):
             country, ip = VENDOR_HOME.get(
                 vendor.vendor.company if vendor.vendor else "", ("US", "66.220.7.1")

@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 
 from vigil.estate import Store
-from vigil.estate.types import Asset, AssetKind, IdentityKind
+from vigil.estate.types import Asset, AssetKind
+from vigil.sim.shifts import Shift, roster
 from vigil.sim.types import JsonLinesSource, sources
 from vigil.sim.world import World
 
@@ -134,6 +135,22 @@ def basket(
     return lines
 
 
+def staffing(shifts: list[Shift], times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each time, the index of a shift serving a lane then, drawn evenly among them.
+
+    A time when every lane's cashier is on break falls back to any shift under way.
+    """
+    starts = np.array([s.start for s in shifts])
+    ends = np.array([s.end for s in shifts])
+    rest_starts = np.array([s.rest.start if s.rest else np.inf for s in shifts])
+    rest_ends = np.array([s.rest.end if s.rest else np.inf for s in shifts])
+    at = times[:, None]
+    on_site = (starts <= at) & (at < ends)
+    working = on_site & ~((rest_starts <= at) & (at < rest_ends))
+    working[~working.any(axis=1)] = on_site[~working.any(axis=1)]
+    return np.asarray(np.argmax(rng.random(working.shape) * working, axis=1))
+
+
 @sources.register("pos")
 class PosSource(JsonLinesSource):
     name: ClassVar[str] = "pos"
@@ -143,27 +160,26 @@ class PosSource(JsonLinesSource):
         rng = world.rng("pos", store.uid)
         lanes = world.assets(store, AssetKind.POS_TERMINAL)
         scos = world.assets(store, AssetKind.SELF_CHECKOUT)
-        cashiers = [c.cashier_id or c.uid for c in world.staff(store, IdentityKind.CASHIER)]
-        if not lanes or not cashiers:
+        shifts = [shift for shift in roster(world, store) if shift.lane is not None]
+        tills = [shift.lane for shift in shifts if shift.lane is not None]
+        if not lanes or not shifts:
             return self.lines([])
         products = catalogue(world)
         times = world.arrivals(store, per_hour=14.0 * len(lanes), rng=rng)
+        staffed = staffing(shifts, times, rng)
         lines: list[str] = []
         for index, ts in enumerate(times):
             at_sco = bool(scos) and rng.random() < 0.3
-            terminal = (
-                scos[int(rng.integers(len(scos)))]
-                if at_sco
-                else lanes[int(rng.integers(len(lanes)))]
-            )
-            cashier = "SCO" if at_sco else cashiers[int(rng.integers(len(cashiers)))]
+            shift = shifts[staffed[index]]
+            terminal = scos[int(rng.integers(len(scos)))] if at_sco else tills[staffed[index]]
+            cashier = "SCO" if at_sco else shift.person.cashier_id or shift.person.uid
             txn = f"{store.uid}{terminal.lane}{index:07d}"
             roll = rng.random()
             if roll < 0.003 and not at_sco:
                 lines.append(document("no_sale", ts, store, terminal, cashier, txn))
                 continue
             items = basket(rng, products, int(rng.geometric(0.3)))
-            if roll < 0.015:  # refund, mostly with the receipt
+            if roll < 0.015 and not at_sco:  # refund at a staffed till, mostly with the receipt
                 for item in items:
                     item["amount"] = -item["amount"]
                     item.pop("voided", None)
