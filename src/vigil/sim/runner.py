@@ -60,18 +60,25 @@ def simulate(
         raise SimError(f"cannot create {out}: {error.strerror}") from error
     counts: dict[str, int] = {}
     sizes: dict[str, int] = {}
-    for name, source_class in sources.items():
+    wanted = {parent for _, cls in sources.items() for parent in cls.derives_from}
+    parents: dict[str, pl.DataFrame] = {}
+    # Sources that derive from others run after them (one level deep is all there is).
+    for name, source_class in sorted(sources.items(), key=lambda item: bool(item[1].derives_from)):
         source = source_class()
         if source.per_store:
             benign = [source.generate(world, store) for store in world.estate.stores]
         else:
             benign = [source.generate_estate(world)]
+        if source.derives_from:
+            benign.append(source.derive(world, {p: parents[p] for p in source.derives_from}))
         span = world.span
         frames = [
             f.filter((pl.col("ts") >= span.start) & (pl.col("ts") < span.end)) for f in benign
         ]
         frames += injected.get(name, [])
         frame = pl.concat(frames, how="vertical").sort("ts", maintain_order=True)
+        if name in wanted:
+            parents[name] = frame
         lines = source.render(frame)
         path = out / source.path
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -86,6 +86,9 @@ class Source(ABC):
     per_store: ClassVar[bool] = True
     """Store sources (`generate`) run once per store; estate sources (`generate_estate`) once."""
 
+    derives_from: ClassVar[tuple[str, ...]] = ()
+    """Sources this one also sees (a firewall logs the flows Zeek saw), passed to `derive`."""
+
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         """The benign telemetry of one store over the simulated time (store sources)."""
         raise TypeError(f"{self.name} is an estate-wide source: call generate_estate")
@@ -93,6 +96,10 @@ class Source(ABC):
     def generate_estate(self, world: World) -> pl.DataFrame:
         """The benign telemetry of an estate-wide system (web shop, identity provider)."""
         raise TypeError(f"{self.name} is a per-store source: call generate")
+
+    def derive(self, world: World, parents: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+        """Rows seen again by this source in its parents' final frames (injections included)."""
+        return self.frame({name: [] for name in self.schema})
 
     @abstractmethod
     def render(self, frame: pl.DataFrame) -> pl.Series:

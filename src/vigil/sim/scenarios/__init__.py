@@ -1,5 +1,21 @@
 """Injected scenarios; importing this package registers them all."""
 
-from vigil.sim.scenarios import insider, pos_fraud, pos_malware, selfcheckout, vendor, web_abuse
+from vigil.sim.scenarios import (
+    ddos,
+    insider,
+    pos_fraud,
+    pos_malware,
+    selfcheckout,
+    vendor,
+    web_abuse,
+)
 
-__all__ = ["insider", "pos_fraud", "pos_malware", "selfcheckout", "vendor", "web_abuse"]
+__all__ = [
+    "ddos",
+    "insider",
+    "pos_fraud",
+    "pos_malware",
+    "selfcheckout",
+    "vendor",
+    "web_abuse",
+]

@@ -1,5 +1,23 @@
 """Raw telemetry sources; importing this package registers them all."""
 
-from vigil.sim.sources import access, identity, network, pos, selfcheckout, web
+from vigil.sim.sources import (
+    access,
+    firewall,
+    identity,
+    netflow,
+    network,
+    pos,
+    selfcheckout,
+    web,
+)
 
-__all__ = ["access", "identity", "network", "pos", "selfcheckout", "web"]
+__all__ = [
+    "access",
+    "firewall",
+    "identity",
+    "netflow",
+    "network",
+    "pos",
+    "selfcheckout",
+    "web",
+]

@@ -346,3 +346,14 @@ class ZeekConnSource(Source):
                 separator="\t",
             ).alias("line")
         )["line"]
+
+
+def is_private(column: str) -> pl.Expr:
+    """True where the address column is RFC 1918 (the estate's own networks)."""
+    return pl.col(column).str.contains(r"^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)")
+
+
+def wan_address(world: World, store: Store) -> str:
+    """The store's public address (its firewall's WAN side), stable for the estate."""
+    index = [s.uid for s in world.estate.stores].index(store.uid)
+    return str(ipaddress.IPv4Address("198.18.0.0") + 256 + index)
