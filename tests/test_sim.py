@@ -121,9 +121,19 @@ def test_every_scenario_is_in_the_telemetry_where_truth_says(run: Path) -> None:
             )
 
 
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
 def _line_time(line: str, source: str) -> float:
-    if source == "zeek_conn":
+    if source.startswith("zeek_"):
         return float(line.split("\t", 1)[0])
+    if source == "netflow":
+        stamp = line.split(",", 1)[0]
+        return datetime.strptime(stamp + "+0000", "%Y-%m-%d %H:%M:%S.%f%z").timestamp()
+    if source == "firewall":
+        date, time = line.split("date=", 1)[1].split(" time=", 1)
+        return datetime.fromisoformat(f"{date}T{time[:8]}+00:00").timestamp()
     if source == "web":
         stamp = line.split("[", 1)[1].split("]", 1)[0]
         return datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z").timestamp()
@@ -186,8 +196,16 @@ def test_web_attacks_stand_out_by_status(run: Path) -> None:
     records = {
         r["scenario"]: r for r in map(json.loads, (run / "truth.jsonl").read_text().splitlines())
     }
-    stuffing_ips = set(records["credential_stuffing"]["entities"]["ip"])
-    failures = [line for line in log if "/account/login" in line and '" 401 ' in line]
+    stuffing = records["credential_stuffing"]
+    stuffing_ips = set(stuffing["entities"]["ip"])
+    window = (_seconds(stuffing["start"]), _seconds(stuffing["end"]))
+    failures = [
+        line
+        for line in log
+        if "/account/login" in line
+        and '" 401 ' in line
+        and window[0] <= _line_time(line, "web") <= window[1]
+    ]
     by_bots = [line for line in failures if line.split(" ", 1)[0] in stuffing_ips]
     assert len(by_bots) > 0.9 * len(failures)
     declined = [line for line in log if "/api/payment/authorize" in line and '" 402 ' in line]

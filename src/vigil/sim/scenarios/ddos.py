@@ -125,7 +125,11 @@ class Ddos(_PeakLoad):
                 end=float(max(ts.max(), times.max())),
                 stores=(),
                 entities={
-                    "ip": [SHOP_ADDRESS, *sorted(set(reflectors.tolist()))[:50]],
+                    "ip": [
+                        SHOP_ADDRESS,
+                        *sorted(set(reflectors.tolist()))[:50],
+                        *sorted(set(bots.tolist()))[:50],
+                    ],
                     "url": ["/"],
                 },
                 sources=(NetflowSource.name, WebAccessSource.name),
