@@ -6,6 +6,7 @@ from vigil.sim.scenarios import (
     pos_fraud,
     pos_malware,
     selfcheckout,
+    till_fraud,
     vendor,
     web_abuse,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "pos_fraud",
     "pos_malware",
     "selfcheckout",
+    "till_fraud",
     "vendor",
     "web_abuse",
 ]
