@@ -27,6 +27,7 @@ from vigil.events.docs import render_markdown
 from vigil.ingest import import_ocsf_json
 from vigil.plugins import PluginNotFoundError
 from vigil.sim import SimError, World, generate_estate, scenarios, simulate, sources
+from vigil.sim.stream import open_sink, stream
 from vigil.store.database import Database
 from vigil.store.errors import StoreError
 from vigil.store.lake import Lake, QueryResult
@@ -395,6 +396,22 @@ def sim(
     list_scenarios: Annotated[
         bool, typer.Option("--list-scenarios", help="List scenarios and exit.")
     ] = False,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            help="Also stream to this sink (repeatable): file:DIR, syslog+udp://HOST:PORT, "
+            "syslog+tcp://HOST:PORT, http://HOST:PORT/PATH, mqtt://HOST:PORT; "
+            "?sources=a,b limits it.",
+        ),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Stream at this many simulated seconds per second (3600: an hour a second).",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a retail estate: raw telemetry per source, with attacks, fraud and ground truth."""
 
@@ -406,6 +423,8 @@ def sim(
         return
     if estate_file is not None and stores is not None:
         raise _fail("give --stores or --estate, not both")
+    if speed is not None and not to:
+        raise _fail("--speed paces streaming: give a sink with --to")
     estate = (
         _estate(estate_file) if estate_file is not None else generate_estate(stores or 20, seed)
     )
@@ -427,8 +446,19 @@ def sim(
         ) as progress:
             task = progress.add_task("sources", total=len(sources.names()))
             result = simulate(
-                world, chosen, output_dir, progress=lambda name: progress.advance(task)
+                world,
+                chosen,
+                output_dir,
+                progress=lambda name: progress.advance(task),
+                timeline=bool(to),
             )
+        if to and result.timeline is not None:
+            paths = {name: cls.path for name, cls in sources.items()}
+            sinks = [open_sink(url, paths, result.headers) for url in to]
+            pace = f"at {speed:g}x" if speed else "as fast as the sinks take it"
+            out.print(f"Streaming {result.events:,} lines to {', '.join(to)} {pace} ...")
+            played = stream(result.timeline, sinks, world.span.start, speed)
+            out.print(f"Streamed {played.lines:,} lines in {played.seconds:.1f} s.")
     except (PluginNotFoundError, SimError) as error:
         raise _fail(str(error)) from error
     table = Table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -30,6 +30,10 @@ class SimResult:
     bytes: dict[str, int]
     truth: list[TruthRecord]
     seconds: float
+    timeline: pl.DataFrame | None = None
+    """Every line of every source (ts, source, line) in time order, when asked for."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Text each source's file starts with, for sinks that write files."""
 
     @property
     def events(self) -> int:
@@ -41,25 +45,19 @@ def simulate(
     chosen: Sequence[Scenario],
     out: Path,
     progress: Callable[[str], None] | None = None,
+    timeline: bool = False,
 ) -> SimResult:
     """Generate every source for every store, add the scenarios, write the files."""
     started = time.perf_counter()
-    injected: dict[str, list[pl.DataFrame]] = {}
-    truth: list[TruthRecord] = []
-    for scenario in chosen:
-        injection = scenario.inject(world)
-        for name, frames in injection.rows.items():
-            injected.setdefault(name, []).extend(frames)
-        truth.extend(injection.truth)
-    unknown = set(injected) - set(sources.names())
-    if unknown:
-        raise SimError(f"scenarios wrote to unknown sources: {', '.join(sorted(unknown))}")
+    injected, truth = _inject(world, chosen)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SimError(f"cannot create {out}: {error.strerror}") from error
     counts: dict[str, int] = {}
     sizes: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    played: list[pl.DataFrame] = []
     wanted = {parent for _, cls in sources.items() for parent in cls.derives_from}
     parents: dict[str, pl.DataFrame] = {}
     # Sources that derive from others run after them (one level deep is all there is).
@@ -80,6 +78,14 @@ def simulate(
         if name in wanted:
             parents[name] = frame
         lines = source.render(frame)
+        headers[name] = source.header(world)
+        if timeline:
+            played.append(
+                pl.DataFrame(
+                    {"ts": frame["ts"], "source": [name] * frame.height, "line": lines},
+                    schema={"ts": pl.Float64, "source": pl.String, "line": pl.String},
+                )
+            )
         path = out / source.path
         path.parent.mkdir(parents=True, exist_ok=True)
         body = "\n".join(lines.to_list())
@@ -107,4 +113,22 @@ def simulate(
     (out / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    return SimResult(out, counts, sizes, truth, time.perf_counter() - started)
+    merged = pl.concat(played).sort("ts", maintain_order=True) if timeline and played else None
+    return SimResult(out, counts, sizes, truth, time.perf_counter() - started, merged, headers)
+
+
+def _inject(
+    world: World, chosen: Sequence[Scenario]
+) -> tuple[dict[str, list[pl.DataFrame]], list[TruthRecord]]:
+    """Every scenario's rows, by source, and their ground truth."""
+    injected: dict[str, list[pl.DataFrame]] = {}
+    truth: list[TruthRecord] = []
+    for scenario in chosen:
+        injection = scenario.inject(world)
+        for name, frames in injection.rows.items():
+            injected.setdefault(name, []).extend(frames)
+        truth.extend(injection.truth)
+    unknown = set(injected) - set(sources.names())
+    if unknown:
+        raise SimError(f"scenarios wrote to unknown sources: {', '.join(sorted(unknown))}")
+    return injected, truth
