@@ -1,7 +1,8 @@
 """Zeek `dns.log` (TSV) for every store: device look-ups, back-office browsing, guest Wi-Fi.
 
 Store devices ask the store server (or the firewall where there is none), which is
-authoritative for the estate's internal zone; guests ask the firewall's guest
+authoritative for the estate's internal zone; guests (the visits of `vigil.sim.guests`,
+from their DHCP address while they are on the Wi-Fi) ask the firewall's guest
 interface. A question is drawn from a weighted table of (name, type, answers);
 answers are stable per name and TTLs count down in the resolver's cache.
 """
@@ -20,6 +21,7 @@ import polars as pl
 
 from vigil.estate import Store
 from vigil.estate.types import AssetKind
+from vigil.sim.guests import guest_visits
 from vigil.sim.sources.network import zeek_uids
 from vigil.sim.types import Source, sources
 from vigil.sim.world import World
@@ -77,6 +79,8 @@ QUESTION = {
     "weight": pl.Float64(),
 }
 """A table of questions a client may ask, with their answers and how often."""
+EDGE = 0.001
+"""Guest look-ups keep this far inside their visit, so they stay in it at microsecond precision."""
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,10 @@ class ZeekDnsSource(Source):
     }
     """`answers` is comma-joined (null: none); `ttl` is the remaining TTL of every answer."""
 
-    guests_per_hour: ClassVar[float] = 45.0
     queries_per_guest: ClassVar[float] = 12.0
+    """Look-ups in the burst as a phone joins the guest Wi-Fi."""
+    guest_query_every: ClassVar[float] = 180.0
+    """Seconds between a guest phone's look-ups after the burst, on average."""
     queries_per_workstation_hour: ClassVar[float] = 90.0
 
     def generate(self, world: World, store: Store) -> pl.DataFrame:
@@ -268,17 +274,25 @@ class ZeekDnsSource(Source):
         )
 
     def _guests(self, world: World, store: Store, rng: np.random.Generator) -> pl.DataFrame:
-        """Visitors' phones: a burst of look-ups over their first minutes on the Wi-Fi."""
-        arrivals = world.arrivals(store, self.guests_per_hour, rng)
-        counts = 1 + rng.poisson(self.queries_per_guest - 1, len(arrivals))
-        guest = store.segment("guest")
-        network = guest.network if guest else ipaddress.ip_network("10.255.0.0/24")
-        hosts = np.array([str(network.network_address + h) for h in range(256)])
-        phones = hosts[rng.integers(20, 250, len(arrivals))]
-        times = np.repeat(arrivals, counts) + rng.exponential(420.0, int(counts.sum()))
+        """Visitors' phones (`guest_visits`): a burst of look-ups on joining, then browsing.
+
+        Every question falls inside its phone's visit, so it comes from the address
+        RADIUS accounts to that phone at that moment.
+        """
+        visits = guest_visits(world, store)
+        seconds = visits.seconds
+        burst = 1 + rng.poisson(self.queries_per_guest - 1, len(visits))
+        counts = burst + rng.poisson(seconds / self.guest_query_every)
+        visit = np.repeat(np.arange(len(visits)), counts)
+        n = len(visit)
+        rank = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+        room = seconds[visit] - 2 * EDGE
+        offset = np.where(rank < burst[visit], rng.exponential(420.0, n), rng.random(n) * room)
+        offset = np.where(offset <= room, offset, rng.random(n) * room)
         table = browsing(POPULAR, "lan", 0.05)
-        picks = rng.choice(table.height, len(times), p=_odds(table))
-        return self._asked(table, picks, times, np.repeat(phones, counts), guest_resolver(store))
+        picks = rng.choice(table.height, n, p=_odds(table))
+        times = visits.starts[visit] + EDGE + offset
+        return self._asked(table, picks, times, visits.ips[visit], guest_resolver(store))
 
     @staticmethod
     def _asked(

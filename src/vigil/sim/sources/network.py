@@ -1,7 +1,8 @@
 """Zeek `conn.log` (TSV) for every store: device-class traffic profiles and guest Wi-Fi.
 
 Each asset kind has its profile: who it talks to, on which port, how often (with
-jitter), and how many bytes. Generation is vectorised per (store, profile).
+jitter), and how many bytes. Generation is vectorised per (store, profile). Guest
+flows come from the visits of `vigil.sim.guests`, the phones RADIUS accounts.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ import polars as pl
 
 from vigil.estate import Store
 from vigil.estate.types import AssetKind
+from vigil.sim.guests import guest_visits
 from vigil.sim.types import Source, sources
 from vigil.sim.world import World
 
 ALPHABET = np.frombuffer(
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8
 )
+GUEST_FLOW_EVERY = 300.0
+"""Seconds between a guest phone's flows, on average (every visit makes at least one)."""
+GUEST_SPEED = 1_500_000.0
+"""Median bytes a second a guest flow downloads at."""
+GUEST_EDGE = 0.001
+"""Guest flows keep this far inside their visit, so they stay in it at microsecond precision."""
 FIELDS = (
     "ts",
     "uid",
@@ -208,6 +216,53 @@ class ZeekConnSource(Source):
         "resp_pkts": pl.Int64(),
     }
 
+    @classmethod
+    def connections(
+        cls,
+        rng: np.random.Generator,
+        store: str,
+        times: np.ndarray,
+        orig_h: str | np.ndarray,
+        resp_h: str | np.ndarray,
+        resp_p: int | np.ndarray,
+        *,
+        proto: str = "tcp",
+        service: str | None = None,
+        state: str | np.ndarray = "SF",
+        orig_bytes: int | np.ndarray = 0,
+        resp_bytes: int | np.ndarray = 0,
+        duration: float | np.ndarray = 0.0,
+    ) -> pl.DataFrame:
+        """Injected rows: one connection per time, scalars broadcast over all of them."""
+        n = len(times)
+
+        def each(value: object, dtype: type) -> list[object]:
+            return list(np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).tolist())
+
+        out_bytes = np.broadcast_to(np.asarray(orig_bytes, dtype=np.int64), (n,))
+        in_bytes = np.broadcast_to(np.asarray(resp_bytes, dtype=np.int64), (n,))
+        return cls.frame(
+            {
+                "ts": np.asarray(times, dtype=np.float64).tolist(),
+                "store": [store] * n,
+                "uid": zeek_uids(rng, n).tolist(),
+                "orig_h": each(orig_h, str),
+                "orig_p": rng.integers(32768, 61000, n).tolist(),
+                "resp_h": each(resp_h, str),
+                "resp_p": each(resp_p, np.int64),
+                "proto": [proto] * n,
+                "service": [service] * n,
+                "duration": np.round(
+                    np.broadcast_to(np.asarray(duration, np.float64), (n,)), 6
+                ).tolist(),
+                "orig_bytes": out_bytes.tolist(),
+                "resp_bytes": in_bytes.tolist(),
+                "conn_state": each(state, str),
+                "orig_pkts": (out_bytes // 1200 + 1).tolist(),
+                "resp_pkts": np.where(in_bytes > 0, in_bytes // 1200 + 1, 0).tolist(),
+            }
+        )
+
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         rng = world.rng("zeek_conn", store.uid)
         span = world.span
@@ -281,13 +336,38 @@ class ZeekConnSource(Source):
     def _guest_wifi(
         self, world: World, store: Store, rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
-        guest = store.segment("guest")
-        times = world.arrivals(store, per_hour=120.0, rng=rng)
-        n = len(times)
-        network = guest.network if guest else ipaddress.ip_network("10.255.0.0/24")
-        hosts = np.array([str(network.network_address + int(h)) for h in rng.integers(20, 250, n)])
-        profile = Profile((), "internet", 443, "tcp", "ssl", 6_000, 350_000, 8.0)
-        return self._flows(rng, times, hosts, internet_hosts(rng, n), profile)
+        """Guest phones' HTTPS flows, each inside its visit and from the visit's address.
+
+        A visit's bytes (`GuestVisit.sent`/`received`, which RADIUS accounts too) are
+        split over its flows; a flow lasts its download at phone speed, within the visit.
+        """
+        visits = guest_visits(world, store)
+        counts = 1 + rng.poisson(visits.seconds / GUEST_FLOW_EVERY)
+        visit = np.repeat(np.arange(len(visits)), counts)
+        n = len(visit)
+        room = visits.seconds[visit] - 2 * GUEST_EDGE
+        times = visits.starts[visit] + GUEST_EDGE + rng.random(n) * room
+        weight = rng.lognormal(0.0, 1.0, n)
+        share = weight / np.bincount(visit, weight, minlength=len(visits))[visit]
+        received = np.floor(visits.received[visit] * share).astype(np.int64)
+        sent = np.floor(visits.sent[visit] * share).astype(np.int64)
+        speed = rng.lognormal(np.log(GUEST_SPEED), 0.5, n)
+        left = visits.ends[visit] - GUEST_EDGE - times
+        return {
+            "ts": times,
+            "orig_h": visits.ips[visit],
+            "orig_p": rng.integers(32768, 61000, n),
+            "resp_h": internet_hosts(rng, n).astype(str),
+            "resp_p": np.full(n, 443),
+            "proto": np.full(n, "tcp"),
+            "service": np.full(n, "ssl"),
+            "duration": np.round(np.minimum(received / speed + rng.exponential(2.0, n), left), 6),
+            "orig_bytes": sent,
+            "resp_bytes": received,
+            "conn_state": np.full(n, "SF"),
+            "orig_pkts": sent // 1200 + 1,
+            "resp_pkts": received // 1200 + 1,
+        }
 
     def header(self, world: World) -> str:
         opened = datetime.fromtimestamp(world.span.start, UTC).strftime("%Y-%m-%d-%H-%M-%S")

@@ -2,9 +2,11 @@
 
 The access points are the NAS: each client session gives a Start, an
 Interim-Update every ten minutes and a Stop. Staff phones join the staff SSID
-with 802.1X as their owner, during their shifts; guests pass the captive portal
-by MAC (User-Name is the client MAC) and mostly download. The server writes
-times in UTC.
+with 802.1X as their owner, following the roster: shortly after the shift
+starts (badge-in), off while they step out on their break, gone at the end of
+the shift. Guests are the visits of `vigil.sim.guests` (the same phones and
+addresses conn.log and dns.log see): they pass the captive portal by MAC
+(User-Name is the client MAC) and mostly download. The server writes times in UTC.
 """
 
 from __future__ import annotations
@@ -17,27 +19,37 @@ import polars as pl
 
 from vigil.estate import Store
 from vigil.estate.types import AssetKind
+from vigil.sim.guests import TIMEOUT, client_macs, dhcp_range, guest_visits
+from vigil.sim.shifts import Shift, roster
 from vigil.sim.types import SimError, Source, sources
 from vigil.sim.world import World
+
+__all__ = [  # client_macs lives with the guest model; scenarios import it from here
+    "GIGAWORD",
+    "GUEST_TIMEOUT",
+    "INTERIM",
+    "SSIDS",
+    "RadiusSource",
+    "client_macs",
+    "guest_ips",
+    "on_air",
+]
 
 SSIDS = {"staff": "Northwind-Staff", "guest": "Northwind-Guest"}
 INTERIM = 600.0
 """Seconds between Interim-Update records (the APs' accounting interval)."""
-GUEST_TIMEOUT = 4 * 3600.0
+GUEST_TIMEOUT = TIMEOUT
 """The captive portal ends a guest session after this long."""
 HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
 GIGAWORD = 2**32
+PACKET, HEADERS = 1200, 40
+"""Payload and IP/TCP header bytes of a packet: the AP counts headers, Zeek's byte counts do not."""
+BADGE_IN = (30.0, 240.0)
+"""Seconds from the start of a shift until the phone joins (walking in from the door)."""
+STEP_OUT = 0.4
+"""Chance that a member of staff leaves the building (and the Wi-Fi) on their break."""
 Sessions = dict[str, np.ndarray]
 """Per-session arrays: starts, seconds, users, macs, ips, ssids, octets in and out, causes."""
-
-
-def client_macs(rng: np.random.Generator, count: int) -> np.ndarray:
-    """Randomised (locally administered) client MACs as APs send them: `DA-1F-...` upper case."""
-    octets = rng.integers(0, 256, (count, 6), dtype=np.uint8)
-    octets[:, 0] = (octets[:, 0] & 0xFC) | 0x02
-    text = np.full((count, 17), ord("-"), dtype=np.uint8)
-    text[:, 0::3], text[:, 1::3] = HEX[octets >> 4], HEX[octets & 0x0F]
-    return text.view("S17").ravel().astype(str)
 
 
 def _hex_ids(rng: np.random.Generator, count: int, width: int) -> np.ndarray:
@@ -46,12 +58,21 @@ def _hex_ids(rng: np.random.Generator, count: int, width: int) -> np.ndarray:
 
 
 def guest_ips(store: Store, rng: np.random.Generator, count: int) -> np.ndarray:
-    """Addresses the guest segment's DHCP hands out (.20 to .249)."""
-    guest = store.segment("guest")
-    base = str(guest.network.network_address) if guest else "10.255.0.0"
-    prefix = base.rsplit(".", 1)[0]
-    hosts = np.array([f"{prefix}.{h}" for h in range(256)])
-    return hosts[rng.integers(20, 250, count)]
+    """Addresses the guest segment's DHCP hands out (.20 to .249), drawn at random."""
+    pool = dhcp_range(store)
+    return pool[rng.integers(0, len(pool), count)]
+
+
+def on_air(sent: np.ndarray, received: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Octets the AP accounts (in, out) for flows of `sent`/`received` payload bytes.
+
+    Each packet carries its headers, and the far side acknowledges every second one.
+    """
+    overhead = HEADERS / PACKET
+    return (
+        sent * (1 + overhead) + received * overhead / 2,
+        received * (1 + overhead) + sent * overhead / 2,
+    )
 
 
 @sources.register("radius")
@@ -77,9 +98,8 @@ class RadiusSource(Source):
     }
     """One row per record; octets and session time are null on Start, cause only on Stop."""
 
-    guests_per_hour: ClassVar[float] = 30.0
-    on_shift: ClassVar[float] = 0.75
-    """Chance that a member of staff works on a given trading day."""
+    roaming: ClassVar[float] = 1.0
+    """Re-associations of a staff phone (as it roams between APs) per stretch on site."""
 
     def generate(self, world: World, store: Store) -> pl.DataFrame:
         rng = world.rng("radius", store.uid)
@@ -87,56 +107,56 @@ class RadiusSource(Source):
         both = {key: np.concatenate([staff[key], guests[key]]) for key in staff}
         return self._records(rng, store, both)
 
-    def _guests(self, world: World, store: Store, rng: np.random.Generator) -> Sessions:
-        """Customers' phones join as they arrive, stay a quarter of an hour or so, download."""
-        starts = world.arrivals(store, self.guests_per_hour, rng)
-        n = len(starts)
-        seconds = np.minimum(rng.lognormal(np.log(15 * 60), 0.8, n), GUEST_TIMEOUT)
-        output = seconds * rng.lognormal(np.log(30_000), 1.1, n)
+    @staticmethod
+    def _guests(world: World, store: Store, rng: np.random.Generator) -> Sessions:
+        """The store's guest visits: one session each, octets of their flows plus headers."""
+        visits = guest_visits(world, store)
+        n = len(visits)
+        seconds = visits.seconds
         cause = rng.choice(["Lost-Carrier", "Idle-Timeout", "User-Request"], n, p=[0.5, 0.3, 0.2])
-        macs = client_macs(rng, n)
+        octets_in, octets_out = on_air(visits.sent, visits.received)
         return {
-            "starts": starts,
+            "starts": visits.starts,
             "seconds": seconds,
-            "users": macs,
-            "macs": macs,
-            "ips": guest_ips(store, rng, n),
+            "users": visits.macs,
+            "macs": visits.macs,
+            "ips": visits.ips,
             "ssids": np.full(n, SSIDS["guest"]),
-            "input_octets": output * rng.lognormal(np.log(0.08), 0.5, n),
-            "output_octets": output,
+            "input_octets": octets_in,
+            "output_octets": octets_out,
             "causes": np.where(seconds >= GUEST_TIMEOUT, "Session-Timeout", cause),
         }
 
     def _staff(self, world: World, store: Store, rng: np.random.Generator) -> Sessions:
-        """Each working day a member of staff's phone joins for their shift, re-joining as it roams."""
-        people = world.staff(store)
-        macs = client_macs(rng, len(people))
+        """Each rostered shift, the worker's phone is on while they are, re-joining as it roams."""
+        shifts = roster(world, store)
         segment = store.segment("staff")
         prefix = str(segment.network.network_address).rsplit(".", 1)[0] if segment else "10.255.1"
+        address = {p.uid: f"{prefix}.{20 + i}" for i, p in enumerate(world.staff(store))}
+        phones = {s.person.uid for s in shifts}
+        mac = {uid: str(client_macs(world.rng("phone", uid), 1)[0]) for uid in sorted(phones)}
         starts: list[float] = []
         ends: list[float] = []
-        owners: list[int] = []
-        for span in world.trading(store):
-            for index in np.flatnonzero(rng.random(len(people)) < self.on_shift):
-                length = min(rng.uniform(4, 8.5) * 3600, span.seconds + 1800)
-                begin = span.start - 900 + rng.random() * max(span.seconds + 1800 - length, 0)
-                cuts = np.sort(rng.uniform(begin, begin + length, rng.poisson(1.5)))
-                edges = np.concatenate([[begin], cuts, [begin + length]])
+        owners: list[str] = []
+        for shift in shifts:
+            for begin, end in _on_site(rng, shift):
+                cuts = np.sort(rng.uniform(begin, end, rng.poisson(self.roaming)))
+                edges = np.concatenate([[begin], cuts, [end]])
                 gaps = np.minimum(rng.exponential(90, len(edges) - 1), np.diff(edges) / 2)
                 starts += (edges[:-1] + np.r_[0, gaps[1:]]).tolist()
                 ends += edges[1:].tolist()
-                owners += [int(index)] * (len(edges) - 1)
-        pick = np.asarray(owners, dtype=np.int64)
-        n = len(pick)
+                owners += [shift.person.uid] * (len(edges) - 1)
+        n = len(owners)
+        users = {s.person.uid: s.person.username for s in shifts}
         seconds = np.asarray(ends) - np.asarray(starts)
         output = seconds * rng.lognormal(np.log(4_000), 0.9, n)
         causes = ["User-Request", "Lost-Carrier", "Idle-Timeout"]
         return {
             "starts": np.asarray(starts, dtype=np.float64),
             "seconds": seconds,
-            "users": np.array([p.username for p in people] or [""])[pick],
-            "macs": macs[pick],
-            "ips": np.array([f"{prefix}.{20 + i}" for i in range(len(people))] or [""])[pick],
+            "users": np.array([users[uid] for uid in owners], dtype=str),
+            "macs": np.array([mac[uid] for uid in owners], dtype=str),
+            "ips": np.array([address[uid] for uid in owners], dtype=str),
             "ssids": np.full(n, SSIDS["staff"]),
             "input_octets": output * rng.lognormal(np.log(0.3), 0.4, n),
             "output_octets": output,
@@ -279,3 +299,17 @@ class RadiusSource(Source):
                 ignore_nulls=True,
             ).alias("record")
         )["record"]
+
+
+def _on_site(rng: np.random.Generator, shift: Shift) -> list[tuple[float, float]]:
+    """When a worker's phone is in the building: badge-in to a minute or two after the shift.
+
+    Some step out on their break: the phone drops off a minute or two into it and is
+    back a minute or two before it ends.
+    """
+    begin = shift.start + rng.uniform(*BADGE_IN)
+    end = shift.end + rng.uniform(0, 120)
+    if shift.rest is None or rng.random() >= STEP_OUT:
+        return [(begin, end)]
+    out, back = shift.rest.start + rng.uniform(60, 180), shift.rest.end - rng.uniform(60, 180)
+    return [(begin, out), (back, end)]
