@@ -17,7 +17,7 @@ import polars as pl
 
 from vigil.sim import scenarios as _scenarios  # noqa: F401 - registers the scenarios
 from vigil.sim import sources as _sources  # noqa: F401 - registers the sources
-from vigil.sim.types import Scenario, SimError, TruthRecord, sources
+from vigil.sim.types import Amendment, Scenario, SimError, TruthRecord, sources
 from vigil.sim.world import World
 
 
@@ -49,7 +49,7 @@ def simulate(
 ) -> SimResult:
     """Generate every source for every store, add the scenarios, write the files."""
     started = time.perf_counter()
-    injected, truth = _inject(world, chosen)
+    injected, amendments, truth = _inject(world, chosen)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -73,7 +73,12 @@ def simulate(
         frames = [
             f.filter((pl.col("ts") >= span.start) & (pl.col("ts") < span.end)) for f in benign
         ]
-        frames += injected.get(name, [])
+        # A scenario's amendments change the benign rows and other scenarios' rows, not its own
+        # (a store that has not opened yet sends nothing, whoever would have written it).
+        mine = [(-1, f) for f in frames] + injected.get(name, [])
+        for author, amendment in amendments.get(name, []):
+            mine = [(who, f if who == author else amendment.apply(f)) for who, f in mine]
+        frames = [f for _, f in mine]
         frame = pl.concat(frames, how="vertical").sort("ts", maintain_order=True)
         if name in wanted:
             parents[name] = frame
@@ -119,16 +124,24 @@ def simulate(
 
 def _inject(
     world: World, chosen: Sequence[Scenario]
-) -> tuple[dict[str, list[pl.DataFrame]], list[TruthRecord]]:
-    """Every scenario's rows, by source, and their ground truth."""
-    injected: dict[str, list[pl.DataFrame]] = {}
+) -> tuple[
+    dict[str, list[tuple[int, pl.DataFrame]]],
+    dict[str, list[tuple[int, Amendment]]],
+    list[TruthRecord],
+]:
+    """Every scenario's rows and amendments, by source and tagged with the scenario's
+    position, and the ground truth."""
+    injected: dict[str, list[tuple[int, pl.DataFrame]]] = {}
+    amendments: dict[str, list[tuple[int, Amendment]]] = {}
     truth: list[TruthRecord] = []
-    for scenario in chosen:
+    for index, scenario in enumerate(chosen):
         injection = scenario.inject(world)
         for name, frames in injection.rows.items():
-            injected.setdefault(name, []).extend(frames)
+            injected.setdefault(name, []).extend((index, f) for f in frames)
+        for name, changes in injection.amendments.items():
+            amendments.setdefault(name, []).extend((index, c) for c in changes)
         truth.extend(injection.truth)
-    unknown = set(injected) - set(sources.names())
+    unknown = (set(injected) | set(amendments)) - set(sources.names())
     if unknown:
         raise SimError(f"scenarios wrote to unknown sources: {', '.join(sorted(unknown))}")
-    return injected, truth
+    return injected, amendments, truth

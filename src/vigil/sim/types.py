@@ -60,15 +60,43 @@ def _iso(seconds: float) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Amendment:
+    """Benign rows of a source that a scenario changes: `where` selects, `columns` rewrite.
+
+    With no columns the rows are removed (a device that went quiet, a store not yet open).
+    """
+
+    where: pl.Expr
+    columns: dict[str, pl.Expr] = field(default_factory=dict)
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if not self.columns:
+            return frame.filter(~self.where.fill_null(value=False))
+        return frame.with_columns(
+            pl.when(self.where).then(expr).otherwise(pl.col(name)).alias(name)
+            for name, expr in self.columns.items()
+        )
+
+
 @dataclass
 class Injection:
-    """Rows a scenario adds to sources, and its ground truth."""
+    """Rows a scenario adds to sources, changes it makes to benign rows, its ground truth."""
 
     rows: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
     truth: list[TruthRecord] = field(default_factory=list)
+    amendments: dict[str, list[Amendment]] = field(default_factory=dict)
 
     def add(self, source: str, frame: pl.DataFrame) -> None:
         self.rows.setdefault(source, []).append(frame)
+
+    def suppress(self, source: str, where: pl.Expr) -> None:
+        """Drop the benign rows of `source` that match `where`."""
+        self.amendments.setdefault(source, []).append(Amendment(where))
+
+    def amend(self, source: str, where: pl.Expr, **columns: pl.Expr) -> None:
+        """Rewrite `columns` of the benign rows of `source` that match `where`."""
+        self.amendments.setdefault(source, []).append(Amendment(where, columns))
 
 
 class Source(ABC):

@@ -2,10 +2,13 @@
 
 from vigil.sim.scenarios import (
     ddos,
+    guest_wifi,
     insider,
+    iot,
     pos_fraud,
     pos_malware,
     selfcheckout,
+    store_opening,
     till_fraud,
     vendor,
     web_abuse,
@@ -13,10 +16,13 @@ from vigil.sim.scenarios import (
 
 __all__ = [
     "ddos",
+    "guest_wifi",
     "insider",
+    "iot",
     "pos_fraud",
     "pos_malware",
     "selfcheckout",
+    "store_opening",
     "till_fraud",
     "vendor",
     "web_abuse",
