@@ -1,7 +1,7 @@
 """Simulator: raw events generated and written per second, and bytes per event.
 
 `--events` is read as a size hint: the run covers enough stores for one day to
-produce about that many events (about 35,000 per store-day).
+produce about that many events (about 120,000 per store-day).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.types import Figure
 from vigil.sim import World, generate_estate, scenarios, simulate
 
-PER_STORE_DAY = 35_000
+PER_STORE_DAY = 120_000
 
 
 def run(events: int, repeat: int) -> list[Figure]:

@@ -93,9 +93,10 @@ def simulate(
             )
         path = out / source.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        body = "\n".join(lines.to_list())
-        text = source.header(world) + body + ("\n" if body else "") + source.footer(world)
-        path.write_text(text, encoding="utf-8")
+        with path.open("wb") as handle:  # lines go straight from polars to the file
+            handle.write(headers[name].encode())
+            lines.to_frame("line").write_csv(handle, include_header=False, quote_style="never")
+            handle.write(source.footer(world).encode())
         counts[name] = frame.height
         sizes[name] = path.stat().st_size
         if progress is not None:
