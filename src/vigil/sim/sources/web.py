@@ -30,6 +30,7 @@ PAGES = np.array(
         "/p/2087",
         "/p/9310",
         "/cart",
+        "/checkout",
         "/account",
     ]
 )
