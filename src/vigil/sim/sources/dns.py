@@ -13,7 +13,6 @@ import hashlib
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import ClassVar
 
 import numpy as np
@@ -22,8 +21,8 @@ import polars as pl
 from vigil.estate import Store
 from vigil.estate.types import AssetKind
 from vigil.sim.guests import guest_visits
-from vigil.sim.sources.network import zeek_uids
-from vigil.sim.types import Source, sources
+from vigil.sim.sources.network import ZeekLog, zeek_time, zeek_uids
+from vigil.sim.types import sources
 from vigil.sim.world import World
 
 FIELDS = (
@@ -177,9 +176,12 @@ def dga_names(rng: np.random.Generator, count: int, tld: str = "com") -> list[st
 
 
 @sources.register("zeek_dns")
-class ZeekDnsSource(Source):
+class ZeekDnsSource(ZeekLog):
     name: ClassVar[str] = "zeek_dns"
     path: ClassVar[str] = "zeek/dns.log"
+    log: ClassVar[str] = "dns"
+    fields: ClassVar[str] = FIELDS
+    types: ClassVar[str] = TYPES
     schema: ClassVar[dict[str, pl.DataType]] = {
         "ts": pl.Float64(),
         "store": pl.String(),
@@ -352,24 +354,9 @@ class ZeekDnsSource(Source):
         )
         return cls._finish(asked, rng, store, "(no zone)")
 
-    def header(self, world: World) -> str:
-        opened = datetime.fromtimestamp(world.span.start, UTC).strftime("%Y-%m-%d-%H-%M-%S")
-        lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)"]
-        lines += ["#unset_field\t-", "#path\tdns", f"#open\t{opened}"]
-        lines += [f"#fields\t{FIELDS}", f"#types\t{TYPES}"]
-        return "\n".join(lines) + "\n"
-
-    def footer(self, world: World) -> str:
-        closed = datetime.fromtimestamp(world.span.end, UTC).strftime("%Y-%m-%d-%H-%M-%S")
-        return f"#close\t{closed}\n"
-
     def render(self, frame: pl.DataFrame) -> pl.Series:
         def seconds(name: str) -> pl.Expr:
-            micros = (pl.col(name) * 1_000_000).round().cast(pl.Int64)
-            whole = (micros // 1_000_000).cast(pl.String)
-            return pl.concat_str(
-                [whole, pl.lit("."), (micros % 1_000_000).cast(pl.String).str.zfill(6)]
-            )
+            return zeek_time(pl.col(name))
 
         def text(expr: pl.Expr) -> pl.Expr:
             return expr.cast(pl.String).fill_null("-")

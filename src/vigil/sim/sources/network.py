@@ -194,10 +194,41 @@ def internet_hosts(rng: np.random.Generator, count: int) -> np.ndarray:
     return np.array([str(ipaddress.IPv4Address(int(n))) for n in numbers])
 
 
+def zeek_time(expr: pl.Expr) -> pl.Expr:
+    """Epoch seconds as Zeek writes `time` and `interval` values: six decimals."""
+    micros = (expr * 1_000_000).round().cast(pl.Int64)
+    whole = (micros // 1_000_000).cast(pl.String)
+    return pl.concat_str([whole, pl.lit("."), (micros % 1_000_000).cast(pl.String).str.zfill(6)])
+
+
+class ZeekLog(Source):
+    """A Zeek TSV log: the `#fields`/`#types` header Zeek opens with and its `#close`."""
+
+    log: ClassVar[str]
+    """Zeek's `#path`, e.g. conn."""
+    fields: ClassVar[str]
+    types: ClassVar[str]
+    """Tab-separated names and Zeek types of the columns."""
+
+    def header(self, world: World) -> str:
+        opened = datetime.fromtimestamp(world.span.start, UTC).strftime("%Y-%m-%d-%H-%M-%S")
+        lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)"]
+        lines += ["#unset_field\t-", f"#path\t{self.log}", f"#open\t{opened}"]
+        lines += [f"#fields\t{self.fields}", f"#types\t{self.types}"]
+        return "\n".join(lines) + "\n"
+
+    def footer(self, world: World) -> str:
+        closed = datetime.fromtimestamp(world.span.end, UTC).strftime("%Y-%m-%d-%H-%M-%S")
+        return f"#close\t{closed}\n"
+
+
 @sources.register("zeek_conn")
-class ZeekConnSource(Source):
+class ZeekConnSource(ZeekLog):
     name: ClassVar[str] = "zeek_conn"
     path: ClassVar[str] = "zeek/conn.log"
+    log: ClassVar[str] = "conn"
+    fields: ClassVar[str] = "\t".join(FIELDS)
+    types: ClassVar[str] = "\t".join(TYPES)
     schema: ClassVar[dict[str, pl.DataType]] = {
         "ts": pl.Float64(),
         "store": pl.String(),
@@ -369,38 +400,9 @@ class ZeekConnSource(Source):
             "resp_pkts": received // 1200 + 1,
         }
 
-    def header(self, world: World) -> str:
-        opened = datetime.fromtimestamp(world.span.start, UTC).strftime("%Y-%m-%d-%H-%M-%S")
-        return (
-            "\n".join(
-                [
-                    "#separator \\x09",
-                    "#set_separator\t,",
-                    "#empty_field\t(empty)",
-                    "#unset_field\t-",
-                    "#path\tconn",
-                    f"#open\t{opened}",
-                    "#fields\t" + "\t".join(FIELDS),
-                    "#types\t" + "\t".join(TYPES),
-                ]
-            )
-            + "\n"
-        )
-
-    def footer(self, world: World) -> str:
-        closed = datetime.fromtimestamp(world.span.end, UTC).strftime("%Y-%m-%d-%H-%M-%S")
-        return f"#close\t{closed}\n"
-
     def render(self, frame: pl.DataFrame) -> pl.Series:
         def seconds(name: str) -> pl.Expr:
-            micros = (pl.col(name).fill_null(0) * 1_000_000).round().cast(pl.Int64)
-            return pl.concat_str(
-                [
-                    (micros // 1_000_000).cast(pl.String),
-                    pl.lit("."),
-                    (micros % 1_000_000).cast(pl.String).str.zfill(6),
-                ]
-            )
+            return zeek_time(pl.col(name).fill_null(0))
 
         def text(name: str) -> pl.Expr:
             return pl.col(name).cast(pl.String).fill_null("-")
