@@ -165,3 +165,12 @@ def test_peak_load_lands_on_black_friday_evening(truth: dict[str, dict[str, obje
         start = datetime.fromtimestamp(_seconds(truth[name]["start"]), UTC)
         central = (start.hour - 6) % 24
         assert 19 <= central <= 21, name
+
+
+def test_peak_load_falls_back_to_an_evening_of_the_week_before_the_peak() -> None:
+    week_before = World(generate_estate(2, seed=11), datetime(2026, 11, 23, 8, tzinfo=UTC), 2, 11)
+    for name in ("ddos", "flash_sale"):
+        (record,) = scenarios.get(name)().inject(week_before).truth
+        start = datetime.fromtimestamp(record.start, UTC)
+        assert 19 <= (start.hour - 6) % 24 <= 21, name
+        assert start.date() < datetime(2026, 11, 27, tzinfo=UTC).date()

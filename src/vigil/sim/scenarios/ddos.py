@@ -1,8 +1,8 @@
 """Peak-season load on the web shop: a volumetric DDoS, and its benign twin, a flash sale.
 
-Both strike on a peak day (Black Friday, Cyber Monday) when the simulated time has
-one, in the evening (US Central), and both multiply the shop's traffic. The attack
-is a UDP reflection flood (NTP, CLDAP, memcached answers from thousands of
+Both strike in the evening (US Central) of a peak day (Black Friday, Cyber Monday)
+when the simulated time has one, else of a day in the week before one, and both
+multiply the shop's traffic. The attack is a UDP reflection flood (NTP, CLDAP, memcached answers from thousands of
 reflectors, seen in NetFlow at the shop's edge) with an HTTP flood of the home page
 that the overloaded shop answers with 503s. The flash sale is real customers:
 sessions that browse, log in and pay, mostly successfully.
@@ -10,7 +10,7 @@ sessions that browse, log in and pay, mostly successfully.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -24,21 +24,35 @@ REFLECTED = ((123, 468), (389, 1_400), (11211, 1_400))  # source port, bytes per
 
 
 def peak_evening(world: World, rng: np.random.Generator, length: float) -> float | None:
-    """A start between 19:00 and 21:00 US Central on an estate-wide peak day, if any."""
-    starts = []
+    """A start between 19:00 and 21:00 US Central on an estate-wide peak day, or else in
+    the week running up to one (the shop is busy and the stakes high), if any."""
+    peak_days: list[date] = []
+    week: list[date] = []
     for peak in world.estate.peaks:
         if peak.closed or peak.level < 2:
             continue
-        day = peak.start
+        day = peak.start - timedelta(days=6)
         while day <= peak.last_day:
-            evening = datetime(day.year, day.month, day.day, 19, tzinfo=UTC) - timedelta(
-                seconds=US_CENTRAL
-            )
-            moment = evening.timestamp() + rng.random() * 7200
-            if world.span.start <= moment and moment + length < world.span.end:
-                starts.append(moment)
+            (peak_days if day >= peak.start else week).append(day)
             day += timedelta(days=1)
-    return starts[int(rng.integers(len(starts)))] if starts else None
+    for days in (peak_days, week):
+        starts = _evenings(world, rng, days, length)
+        if starts:
+            return starts[int(rng.integers(len(starts)))]
+    return None
+
+
+def _evenings(
+    world: World, rng: np.random.Generator, days: list[date], length: float
+) -> list[float]:
+    """A random start between 19:00 and 21:00 US Central on each day that fits the span."""
+    starts = []
+    for day in sorted(set(days)):
+        evening = datetime(day.year, day.month, day.day, 19, tzinfo=UTC).timestamp() - US_CENTRAL
+        moment = evening + rng.random() * 7200
+        if world.span.start <= moment and moment + length < world.span.end:
+            starts.append(moment)
+    return starts
 
 
 class _PeakLoad(Scenario):
