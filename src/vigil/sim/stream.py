@@ -206,7 +206,6 @@ def stream(
     lines = timeline["line"].to_list()
     sent: dict[str, int] = {}
     began = clock()
-    position = 0
     try:
         position = _play(times, names, lines, sinks, start, speed, clock, sleep, began, sent)
     finally:

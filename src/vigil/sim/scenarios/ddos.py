@@ -112,19 +112,15 @@ class Ddos(_PeakLoad):
         )
         requests = int((end - start) * 15 * self.params.intensity)
         times = np.sort(start + rng.random(requests) * (end - start))
-        http = WebAccessSource.frame(
-            {
-                "ts": times.tolist(),
-                "store": [None] * requests,
-                "ip": bots[rng.integers(0, len(bots), requests)].tolist(),
-                "user": [None] * requests,
-                "method": ["GET"] * requests,
-                "path": ["/"] * requests,
-                "status": np.where(rng.random(requests) < 0.85, 503, 200).tolist(),
-                "bytes": rng.integers(150, 400, requests).tolist(),
-                "referer": ["-"] * requests,
-                "agent": [str(AGENTS[0])] * requests,
-            }
+        http = WebAccessSource.requests(
+            times,
+            bots[rng.integers(0, len(bots), requests)],
+            method="GET",
+            path="/",
+            status=np.where(rng.random(requests) < 0.85, 503, 200),
+            size=rng.integers(150, 400, requests),
+            referer="-",
+            agent=str(AGENTS[0]),
         )
         injection = Injection()
         injection.add(NetflowSource.name, flood)
@@ -188,19 +184,15 @@ class FlashSale(_PeakLoad):
         path[buyers], method[buyers] = "/api/payment/authorize", "POST"
         status[buyers] = np.where(rng.random(len(buyers)) < 0.95, 200, 402)
         ips = client_ips(rng, sessions)
-        frame = WebAccessSource.frame(
-            {
-                "ts": ts.tolist(),
-                "store": [None] * len(ts),
-                "ip": ips[owner].tolist(),
-                "user": [None] * len(ts),
-                "method": method.astype(str).tolist(),
-                "path": path.astype(str).tolist(),
-                "status": status.tolist(),
-                "bytes": rng.integers(2_000, 60_000, len(ts)).tolist(),
-                "referer": [f"{SITE}/"] * len(ts),
-                "agent": AGENTS[rng.integers(0, len(AGENTS), sessions)][owner].tolist(),
-            }
+        frame = WebAccessSource.requests(
+            ts,
+            ips[owner],
+            method=method.astype(str),
+            path=path.astype(str),
+            status=status,
+            size=rng.integers(2_000, 60_000, len(ts)),
+            referer=f"{SITE}/",
+            agent=AGENTS[rng.integers(0, len(AGENTS), sessions)][owner],
         )
         injection = Injection()
         injection.add(WebAccessSource.name, frame.sort("ts"))

@@ -34,16 +34,19 @@ UPDATE_SERVER = "13.32.7.20"
 ROLLOUT_VERSION = {AssetKind.CAMERA: "11.9.12"}
 
 
-def _device(line: pl.Expr) -> pl.Expr:
-    return line.str.extract(r'"device":"([^"]+)"')
+def since(moments: Mapping[str, float]) -> pl.Expr:
+    """For each IoT line, the moment its device is in `moments` (null for other devices)."""
+    device = pl.col("line").str.extract(r'"device":"([^"]+)"')
+    return device.replace_strict(dict(moments), default=None, return_dtype=pl.Float64)
 
 
-def after_reboot(injection: Injection, since: Mapping[str, float], firmware: str | None) -> None:
+HEARTBEAT = pl.col("line").str.contains('"msg":"heartbeat"', literal=True)
+
+
+def after_reboot(injection: Injection, booted: Mapping[str, float], firmware: str | None) -> None:
     """Heartbeats of each device from its reboot on: fresh uptime, and the new firmware."""
-    boot = _device(pl.col("line")).replace_strict(
-        dict(since), default=None, return_dtype=pl.Float64
-    )
-    where = pl.col("line").str.contains('"msg":"heartbeat"', literal=True) & (pl.col("ts") >= boot)
+    boot = since(booted)
+    where = HEARTBEAT & (pl.col("ts") >= boot)
     line = pl.col("line").str.replace(
         r'"uptime_s":\d+',
         pl.concat_str(
@@ -79,19 +82,15 @@ class IotBotnet(Scenario):
         infected = [cameras[int(i)] for i in rng.choice(len(cameras), count, replace=False)]
         iot_net = store.segment("iot")
         injection = Injection()
-        since: dict[str, float] = {}
+        infected_at: dict[str, float] = {}
         for order, camera in enumerate(infected):
             t0 = start + order * rng.uniform(20 * 60, 40 * 60)
             if t0 >= end - 600:
                 break
-            since[camera.uid] = t0
+            infected_at[camera.uid] = t0
             self._infect(injection, rng, store, camera, t0, end, iot_net.cidr if iot_net else None)
-        busy = _device(pl.col("line")).replace_strict(since, default=None, return_dtype=pl.Float64)
-        where = (
-            pl.col("line").str.contains('"msg":"heartbeat"', literal=True)
-            & (pl.col("ts") >= busy)
-            & (pl.col("ts") <= end)
-        )
+        busy = since(infected_at)
+        where = HEARTBEAT & (pl.col("ts") >= busy) & (pl.col("ts") <= end)
         wobble = (pl.col("ts") * 7.3 % 11).round(1)
         injection.amend(
             IotSource.name,
@@ -108,13 +107,13 @@ class IotBotnet(Scenario):
                 ),
             ),
         )
-        devices = [c for c in infected if c.uid in since]
+        devices = [c for c in infected if c.uid in infected_at]
         injection.truth.append(
             TruthRecord(
                 scenario=self.name,
                 uid=f"{self.name}-{store.uid}",
                 label=self.label,
-                start=min(since.values()),
+                start=min(infected_at.values()),
                 end=end,
                 stores=(store.uid,),
                 entities={

@@ -50,19 +50,15 @@ class _WebBurst(Scenario):
         ips = pool[rng.integers(0, len(pool), n)]
         status, share = self.accepted
         statuses = np.where(rng.random(n) < share, status, self.refused)
-        frame = WebAccessSource.frame(
-            {
-                "ts": times.tolist(),
-                "store": [None] * n,
-                "ip": ips.tolist(),
-                "user": [None] * n,
-                "method": ["POST"] * n,
-                "path": [self.path] * n,
-                "status": statuses.tolist(),
-                "bytes": (self.body_bytes + rng.integers(0, 40, n)).tolist(),
-                "referer": [f"{SITE}/"] * n,
-                "agent": [str(AGENTS[0])] * n,
-            }
+        frame = WebAccessSource.requests(
+            times,
+            ips,
+            method="POST",
+            path=self.path,
+            status=statuses,
+            size=self.body_bytes + rng.integers(0, 40, n),
+            referer=f"{SITE}/",
+            agent=str(AGENTS[0]),
         )
         injection = Injection()
         injection.add(WebAccessSource.name, frame)

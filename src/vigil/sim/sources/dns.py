@@ -21,7 +21,7 @@ import polars as pl
 from vigil.estate import Store
 from vigil.estate.types import AssetKind
 from vigil.sim.guests import guest_visits
-from vigil.sim.sources.network import ZeekLog, zeek_time, zeek_uids
+from vigil.sim.sources.network import CONNECTION, ZeekLog, zeek_time, zeek_uids
 from vigil.sim.types import sources
 from vigil.sim.world import World
 
@@ -183,14 +183,7 @@ class ZeekDnsSource(ZeekLog):
     fields: ClassVar[str] = FIELDS
     types: ClassVar[str] = TYPES
     schema: ClassVar[dict[str, pl.DataType]] = {
-        "ts": pl.Float64(),
-        "store": pl.String(),
-        "uid": pl.String(),
-        "orig_h": pl.String(),
-        "orig_p": pl.Int64(),
-        "resp_h": pl.String(),
-        "resp_p": pl.Int64(),
-        "proto": pl.String(),
+        **CONNECTION,
         "trans_id": pl.Int64(),
         "rtt": pl.Float64(),
         "query": pl.String(),

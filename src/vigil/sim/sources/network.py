@@ -201,6 +201,19 @@ def zeek_time(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str([whole, pl.lit("."), (micros % 1_000_000).cast(pl.String).str.zfill(6)])
 
 
+CONNECTION: dict[str, pl.DataType] = {
+    "ts": pl.Float64(),
+    "store": pl.String(),
+    "uid": pl.String(),
+    "orig_h": pl.String(),
+    "orig_p": pl.Int64(),
+    "resp_h": pl.String(),
+    "resp_p": pl.Int64(),
+    "proto": pl.String(),
+}
+"""The columns every Zeek log about a connection starts with (`ts`, `uid`, `id`, `proto`)."""
+
+
 class ZeekLog(Source):
     """A Zeek TSV log: the `#fields`/`#types` header Zeek opens with and its `#close`."""
 
@@ -230,14 +243,7 @@ class ZeekConnSource(ZeekLog):
     fields: ClassVar[str] = "\t".join(FIELDS)
     types: ClassVar[str] = "\t".join(TYPES)
     schema: ClassVar[dict[str, pl.DataType]] = {
-        "ts": pl.Float64(),
-        "store": pl.String(),
-        "uid": pl.String(),
-        "orig_h": pl.String(),
-        "orig_p": pl.Int64(),
-        "resp_h": pl.String(),
-        "resp_p": pl.Int64(),
-        "proto": pl.String(),
+        **CONNECTION,
         "service": pl.String(),
         "duration": pl.Float64(),
         "orig_bytes": pl.Int64(),

@@ -83,6 +83,40 @@ class WebAccessSource(Source):
         "agent": pl.String(),
     }
 
+    @classmethod
+    def requests(
+        cls,
+        times: np.ndarray,
+        ips: np.ndarray,
+        *,
+        method: str | np.ndarray,
+        path: str | np.ndarray,
+        status: int | np.ndarray,
+        size: int | np.ndarray,
+        referer: str,
+        agent: str | np.ndarray,
+    ) -> pl.DataFrame:
+        """Injected rows: one request per time, a scalar standing for every row."""
+        n = len(times)
+
+        def each(value: object) -> list[object]:
+            return list(value.tolist()) if isinstance(value, np.ndarray) else [value] * n
+
+        return cls.frame(
+            {
+                "ts": each(times),
+                "store": [None] * n,
+                "ip": each(ips),
+                "user": [None] * n,
+                "method": each(method),
+                "path": each(path),
+                "status": each(status),
+                "bytes": each(size),
+                "referer": [referer] * n,
+                "agent": each(agent),
+            }
+        )
+
     def generate_estate(self, world: World) -> pl.DataFrame:
         rng = world.rng("web")
         span = world.span
