@@ -2,63 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jsonschema
 import pytest
 from pydantic import BaseModel
 
-from vigil.events import EVENT_CLASSES, RETAIL_PROFILE, OcsfEvent, ocsf
-from vigil.events import objects as core_objects
+from ocsf_check import OFFICIAL_OBJECT, official_json
+from vigil.events import EVENT_CLASSES, OcsfEvent, ocsf
 from vigil.events.base import StoreRef
 from vigil.events.columns import model_nodes
 
-# Our model of each OCSF object -> the official object name.
-OFFICIAL_OBJECT = {
-    core_objects.Product: "product",
-    core_objects.Metadata: "metadata",
-    core_objects.ExtensionRef: "extension",
-    core_objects.Location: "location",
-    core_objects.OperatingSystem: "os",
-    core_objects.Account: "account",
-    core_objects.Group: "group",
-    core_objects.User: "user",
-    core_objects.Session: "session",
-    core_objects.Actor: "actor",
-    core_objects.Service: "service",
-    core_objects.NetworkEndpoint: "network_endpoint",
-    core_objects.NetworkConnectionInfo: "network_connection_info",
-    core_objects.NetworkTraffic: "network_traffic",
-    core_objects.Url: "url",
-    core_objects.HttpRequest: "http_request",
-    core_objects.HttpResponse: "http_response",
-    core_objects.DnsQuery: "dns_query",
-    core_objects.DnsAnswer: "dns_answer",
-    core_objects.Device: "device",
-    core_objects.Observable: "observable",
-    core_objects.Enrichment: "enrichment",
-    core_objects.Technique: "technique",
-    core_objects.Tactic: "tactic",
-    core_objects.Attack: "attack",
-    core_objects.Analytic: "analytic",
-    core_objects.RelatedEvent: "related_event",
-    core_objects.FindingInfo: "finding_info",
-    core_objects.Evidence: "evidences",
-    core_objects.Remediation: "remediation",
-}
 CORE_CLASSES = [cls for cls in EVENT_CLASSES if cls.EXTENSION is None]
-
-
-def _official_json(event: OcsfEvent) -> dict[str, Any]:
-    """The event as the official schema sees it: the retail profile's attribute set aside."""
-    document = event.model_dump(mode="json", by_alias=True, exclude_none=True)
-    document.pop("store", None)
-    profiles = [p for p in document["metadata"].get("profiles", []) if p != RETAIL_PROFILE]
-    if profiles:
-        document["metadata"]["profiles"] = profiles
-    else:
-        document["metadata"].pop("profiles", None)
-    return document
 
 
 @pytest.mark.parametrize("model", list(OFFICIAL_OBJECT), ids=lambda m: m.__name__)
@@ -96,7 +49,7 @@ def test_core_sample_events_validate_against_official_schema(
         validator = validators.get(type(event))
         if validator is None:
             continue
-        errors = [error.message for error in validator.iter_errors(_official_json(event))]
+        errors = [error.message for error in validator.iter_errors(official_json(event))]
         assert errors == [], f"{type(event).__name__}: {errors}"
         checked += 1
     assert checked > 300
@@ -108,7 +61,7 @@ def test_extension_events_use_official_objects(sample_events: list[OcsfEvent]) -
     for event in sample_events:
         if type(event).EXTENSION is None:
             continue
-        document = _official_json(event)
+        document = official_json(event)
         for node in model_nodes(type(event)):
             if node.model in OFFICIAL_OBJECT and node.name in document:
                 schema = ocsf.object_json_schema(OFFICIAL_OBJECT[node.model])
@@ -147,4 +100,4 @@ def test_a_finding_validates_against_official_schema() -> None:
     )
     for event in (detection, incident):
         schema = ocsf.class_json_schema(type(event).CLASS_NAME)
-        jsonschema.Draft202012Validator(schema).validate(_official_json(event))
+        jsonschema.Draft202012Validator(schema).validate(official_json(event))

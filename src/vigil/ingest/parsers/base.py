@@ -1,0 +1,274 @@
+"""The parser plugin: raw records of one format in, OCSF event batches out.
+
+A parser works on a whole chunk of records at once with polars expressions; it
+never loops over records in Python on the hot path and never raises on bad
+input. The helpers here carry the shared mechanics:
+
+- `decode_json` decodes a chunk of JSON records against a schema in one call and,
+  only when that fails, narrows down to the bad records by bisection;
+- `reject_where` marks records with a reason, vectorised;
+- `to_batch` turns a frame whose columns are flattened OCSF names into an
+  `EventBatch`, filling the captions and metadata that the class implies.
+
+    @parsers.register("zeek_conn")
+    class ZeekConn(Parser):
+        event_classes = (NetworkActivity,)
+        def parse(self, records): ...
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import ClassVar, Literal
+
+import polars as pl
+from polars.exceptions import PolarsError
+
+from vigil.events import VIGIL_EXTENSION, EventBatch, OcsfEvent, SchemaMismatchError
+from vigil.events.base import RETAIL_PROFILE, SeverityId
+from vigil.events.ocsf import OCSF_VERSION, category_caption
+from vigil.ingest.types import ParseResult, RawRecords, Rejected
+from vigil.plugins import Registry
+
+Framing = Literal["line", "block", "document"]
+"""How a byte stream is cut into records: one per line; blocks separated by a blank
+line (FreeRADIUS detail files); or whole documents (XML files, HTTP bodies)."""
+
+INDEX = "_index"
+REASON = "_reason"
+PRODUCT_VENDOR = "metadata.product.vendor_name"
+PRODUCT_NAME = "metadata.product.name"
+LOG_FORMAT = "metadata.log_format"
+MAX_RECORD_BYTES = 1 << 20
+"""A record longer than this is rejected before parsing (no log line is a megabyte)."""
+
+
+class Parser(ABC):
+    """Turns records of one format into events; bad records are rejected, never raised."""
+
+    name: ClassVar[str] = ""
+    """Registry name, set by `parsers.register`."""
+    description: ClassVar[str] = ""
+    event_classes: ClassVar[tuple[type[OcsfEvent], ...]] = ()
+    framing: ClassVar[Framing] = "line"
+
+    @classmethod
+    def sniff(cls, sample: Sequence[str]) -> float:
+        """How sure we are (0-1) that these first records of a file are in this format."""
+        return 0.0
+
+    @abstractmethod
+    def parse(self, records: RawRecords) -> ParseResult:
+        """Events of the records; each record is in a batch, rejected, or skipped."""
+
+
+class ParserRegistry(Registry[Parser]):
+    """Parsers by format name; registering also sets the class's `name`."""
+
+    def register(self, name: str) -> Callable[[type[Parser]], type[Parser]]:
+        add = super().register(name)
+
+        def named(plugin: type[Parser]) -> type[Parser]:
+            plugin.name = name
+            return add(plugin)
+
+        return named
+
+
+parsers: ParserRegistry = ParserRegistry("parser")
+
+
+def indexed(text: pl.Series) -> pl.DataFrame:
+    """The records as a frame: `_index` (position in the chunk) and `record`."""
+    return pl.DataFrame(
+        {INDEX: pl.int_range(len(text), dtype=pl.UInt32, eager=True), "record": text}
+    )
+
+
+def decode_json(frame: pl.DataFrame, column: str, dtype: pl.Struct) -> pl.DataFrame:
+    """Decode a column of JSON text into the struct's fields, one call per chunk.
+
+    Records that are not JSON objects matching `dtype` get a `_reason`; their fields
+    are null. The fast path decodes everything at once; only a chunk that fails is
+    split in halves until the bad records are isolated, so the cost of bad input is
+    proportional to how much of it there is.
+    """
+    texts = frame.get_column(column)
+    decoded, reasons = _decode(texts, dtype)
+    fields = decoded.struct.unnest()
+    out = frame.with_columns(fields)
+    if any(reason is not None for reason in reasons):
+        out = _add_reason(out, pl.Series(REASON, reasons, dtype=pl.String))
+    return out
+
+
+_SMALL = 16
+
+
+def _decode(texts: pl.Series, dtype: pl.Struct) -> tuple[pl.Series, list[str | None]]:
+    try:
+        return texts.str.json_decode(dtype), [None] * len(texts)
+    except PolarsError as error:
+        if len(texts) == 1:
+            return pl.Series([None], dtype=dtype), [_json_reason(texts[0], error)]
+    if len(texts) <= _SMALL:
+        parts = [_decode(texts.slice(i, 1), dtype) for i in range(len(texts))]
+    else:
+        half = len(texts) // 2
+        parts = [_decode(texts.slice(0, half), dtype), _decode(texts.slice(half), dtype)]
+    series = pl.concat([part[0] for part in parts])
+    reasons = [reason for part in parts for reason in part[1]]
+    return series, reasons
+
+
+def _json_reason(text: str | None, error: Exception) -> str:
+    if text is None or not text.strip():
+        return "empty record"
+    stripped = text.lstrip()
+    if not stripped.startswith("{"):
+        return "not a JSON object"
+    detail = str(error).strip().splitlines()[0]
+    return f"invalid JSON or unexpected value types: {detail[:300]}"
+
+
+def _add_reason(frame: pl.DataFrame, reasons: pl.Series) -> pl.DataFrame:
+    if REASON in frame.columns:
+        return frame.with_columns(pl.coalesce(pl.col(REASON), reasons).alias(REASON))
+    return frame.with_columns(reasons)
+
+
+def reject_where(frame: pl.DataFrame, *checks: tuple[pl.Expr, str]) -> pl.DataFrame:
+    """Give rows their first failing check's reason (earlier reasons win)."""
+    if not checks:
+        return frame
+    expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    for condition, reason in reversed(checks):
+        expr = pl.when(condition.fill_null(value=False)).then(pl.lit(reason)).otherwise(expr)
+    if REASON in frame.columns:
+        return frame.with_columns(pl.coalesce(pl.col(REASON), expr).alias(REASON))
+    return frame.with_columns(expr.alias(REASON))
+
+
+def split_rejected(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Rejected]]:
+    """Rows without a reason, and the rejected ones as `Rejected`."""
+    if REASON not in frame.columns:
+        return frame, []
+    bad = frame.filter(pl.col(REASON).is_not_null()).select(INDEX, REASON)
+    rejected = [
+        Rejected(int(index), str(reason))
+        for index, reason in zip(bad.get_column(INDEX), bad.get_column(REASON), strict=True)
+    ]
+    return frame.filter(pl.col(REASON).is_null()).drop(REASON), rejected
+
+
+def to_batch(frame: pl.DataFrame, event_class: type[OcsfEvent]) -> EventBatch:
+    """An `EventBatch` of a frame whose columns are the class's flattened names.
+
+    Helper columns (`_index`, anything starting with `_`) are dropped. Captions
+    (activity, class, category, type, severity), the OCSF version, and the
+    extension and profile declarations are filled as the typed model would.
+    """
+    columns = [name for name in frame.columns if not name.startswith("_")]
+    frame = frame.select(columns)
+    frame = _complete(frame, event_class)
+    try:
+        return EventBatch(event_class, frame.to_arrow())
+    except SchemaMismatchError:
+        raise
+    except Exception as error:  # Arrow raises many types; name the class in one error
+        raise SchemaMismatchError(
+            f"cannot build {event_class.CLASS_NAME} columns: {error}"
+        ) from error
+
+
+def _activity_captions(event_class: type[OcsfEvent], activity: pl.Expr) -> pl.Expr:
+    captions = dict(event_class.ACTIVITIES)
+    if not captions:
+        for value in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 99):
+            caption = event_class.activity_caption(value)
+            if caption is not None:
+                captions[value] = caption
+    return activity.replace_strict(captions, default=None, return_dtype=pl.String)
+
+
+def _complete(frame: pl.DataFrame, event_class: type[OcsfEvent]) -> pl.DataFrame:
+    def missing(name: str) -> bool:
+        return name not in frame.columns
+
+    fills: list[pl.Expr] = []
+    if missing("severity_id"):
+        fills.append(pl.lit(int(SeverityId.INFORMATIONAL), dtype=pl.Int64).alias("severity_id"))
+    frame = frame.with_columns(fills) if fills else frame
+    severity_names = {int(level): level.name.title() for level in SeverityId}
+    activity_name = _activity_captions(event_class, pl.col("activity_id"))
+    exprs: list[pl.Expr] = [
+        pl.lit(OCSF_VERSION).alias("metadata.version"),
+        pl.lit(event_class.CLASS_CAPTION).alias("class_name"),
+        pl.lit(category_caption(event_class.CATEGORY_UID) or "Other").alias("category_name")
+        if event_class.EXTENSION is None
+        else pl.lit(None, dtype=pl.String).alias("category_name"),
+        pl.col("severity_id")
+        .replace_strict(severity_names, default=None, return_dtype=pl.String)
+        .alias("severity"),
+    ]
+    if missing("activity_name"):
+        exprs.append(activity_name.alias("activity_name"))
+    exprs.append(
+        pl.when(activity_name.is_not_null())
+        .then(pl.lit(f"{event_class.CLASS_CAPTION}: ") + activity_name)
+        .alias("type_name")
+    )
+    if event_class.EXTENSION is not None:
+        extension = {
+            "name": VIGIL_EXTENSION.name,
+            "uid": VIGIL_EXTENSION.uid,
+            "version": VIGIL_EXTENSION.version,
+        }
+        exprs.append(pl.lit([extension]).alias("metadata.extensions"))
+    if "store.uid" in frame.columns:
+        exprs.append(
+            pl.when(pl.col("store.uid").is_not_null())
+            .then(pl.lit([RETAIL_PROFILE]))
+            .alias("metadata.profiles")
+        )
+    return frame.with_columns(exprs)
+
+
+def parse_with(frame: pl.DataFrame, event_class: type[OcsfEvent]) -> ParseResult:
+    """The usual ending of a parser: split off rejected rows, batch the rest."""
+    good, rejected = split_rejected(frame)
+    result = ParseResult(rejected=rejected)
+    if good.height:
+        result.batches.append(to_batch(good, event_class))
+    return result
+
+
+def run(parser: Parser, records: RawRecords) -> ParseResult:
+    """Parse records, skipping blank ones, with rejected indexes in `records`' numbering.
+
+    Every caller goes through here, so no parser needs its own handling of blank
+    lines, and one that raises (a defect, never bad input) names itself.
+    """
+    text = records.text
+    blank = text.str.strip_chars().str.len_chars().fill_null(0) == 0
+    huge = text.str.len_bytes().fill_null(0) > MAX_RECORD_BYTES
+    if not bool((blank | huge).any()):
+        return parser.parse(records)
+    keep = ~(blank | huge)
+    kept = pl.int_range(len(text), dtype=pl.UInt32, eager=True).filter(keep)
+    subset = RawRecords(records.source, text.filter(keep), records.first, records.unit)
+    result = parser.parse(subset)
+    mapping = kept.to_list()
+    result.rejected = [Rejected(mapping[item.index], item.reason) for item in result.rejected]
+    sizes = text.str.len_bytes()
+    for index in huge.arg_true().to_list():
+        result.rejected.append(
+            Rejected(
+                index,
+                f"record of {sizes[index]:,} bytes is over the {MAX_RECORD_BYTES:,}-byte limit",
+            )
+        )
+    result.rejected.sort(key=lambda item: item.index)
+    result.skipped += int(blank.sum())
+    return result

@@ -1,0 +1,258 @@
+"""Zeek logs, TSV (with `#fields` headers) or JSON (one object per line).
+
+Both forms are read into the same typed frame of Zeek fields, then mapped to
+OCSF by one function per log. TSV headers change the column layout: each chunk
+is cut at `#fields` lines and every part read with the layout that applies to
+it; a tailer that starts mid-file uses the last header it saw, or Zeek's
+default layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import polars as pl
+
+from vigil.events import NetworkActivity, OcsfEvent
+from vigil.ingest.parsers.base import (
+    INDEX,
+    LOG_FORMAT,
+    PRODUCT_NAME,
+    PRODUCT_VENDOR,
+    Parser,
+    decode_json,
+    indexed,
+    parse_with,
+    parsers,
+    reject_where,
+)
+from vigil.ingest.types import ParseResult, RawRecords
+
+UNSET = "-"
+EMPTY = "(empty)"
+PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
+
+
+class ZeekLog(Parser):
+    """One Zeek log (`path`), with its default field layout and typed fields."""
+
+    path: ClassVar[str] = ""
+    fields: ClassVar[dict[str, pl.DataType]] = {}
+    """Zeek field name -> type, in Zeek's default order."""
+    required: ClassVar[tuple[str, ...]] = ("ts",)
+
+    def __init__(self) -> None:
+        self.layout: list[str] = list(self.fields)
+
+    @classmethod
+    def sniff(cls, sample: Sequence[str]) -> float:
+        for line in sample[:20]:
+            if line.startswith("#path") and line.split("\t")[-1].strip() == cls.path:
+                return 1.0
+        first = next((line for line in sample if line.strip()), "")
+        if first.startswith("{") and all(f'"{name}"' in first for name in cls.distinctive()):
+            return 0.9
+        return 0.0
+
+    @classmethod
+    def distinctive(cls) -> tuple[str, ...]:
+        """Fields whose presence in a JSON record marks this log."""
+        return tuple(list(cls.fields)[:4])
+
+    def parse(self, records: RawRecords) -> ParseResult:
+        frame = indexed(records.text)
+        if frame.height == 0:
+            return ParseResult()
+        is_json = pl.col("record").str.strip_chars_start().str.starts_with("{")
+        result = ParseResult()
+        tsv_rows = frame.filter(~is_json)
+        if tsv_rows.height:
+            result.extend(self._from_tsv(tsv_rows))
+        # Zeek writes `ts` as epoch seconds, or as ISO 8601 text with JSON::TS_ISO8601.
+        iso = pl.col("record").str.contains(r'"ts"\s*:\s*"')
+        for iso_time in (False, True):
+            json_rows = frame.filter(is_json & (iso if iso_time else ~iso))
+            if json_rows.height:
+                result.extend(self._finish(self._from_json(json_rows, iso_time), skipped=0))
+        return result
+
+    def _from_json(self, frame: pl.DataFrame, iso_time: bool) -> pl.DataFrame:
+        types = {**self.fields, "ts": pl.String()} if iso_time else dict(self.fields)
+        decoded = decode_json(frame, "record", pl.Struct(types))
+        if not iso_time:
+            return decoded
+        moment = pl.col("ts").str.to_datetime(time_zone="UTC", strict=False, time_unit="us")
+        return decoded.with_columns((moment.dt.epoch("us") / 1e6).alias("ts"))
+
+    def _from_tsv(self, frame: pl.DataFrame) -> ParseResult:
+        record = pl.col("record")
+        header = frame.filter(record.str.starts_with("#fields"))
+        result = ParseResult()
+        comments = frame.filter(record.str.starts_with("#") | (record.str.strip_chars() == ""))
+        result.skipped = comments.height
+        data = frame.filter(~record.str.starts_with("#") & (record.str.strip_chars() != ""))
+        # Cut the chunk at each #fields line; rows after it use its layout.
+        cuts = [(-1, self.layout)]
+        for index, text in zip(header.get_column(INDEX), header.get_column("record"), strict=True):
+            cuts.append((int(index), text.rstrip("\r").split("\t")[1:]))
+        for number, (start, layout) in enumerate(cuts):
+            end = cuts[number + 1][0] if number + 1 < len(cuts) else None
+            part = data.filter(pl.col(INDEX) > start)
+            if end is not None:
+                part = part.filter(pl.col(INDEX) < end)
+            if part.height:
+                result.extend(self._finish(self._typed_tsv(part, layout), skipped=0))
+        self.layout = cuts[-1][1]
+        return result
+
+    def _typed_tsv(self, frame: pl.DataFrame, layout: list[str]) -> pl.DataFrame:
+        values = pl.col("record").str.strip_suffix("\r").str.split("\t")
+        frame = frame.with_columns(values.alias("_values"))
+        width = pl.col("_values").list.len()
+        frame = reject_where(
+            frame,
+            (
+                width != len(layout),
+                f"expected {len(layout)} tab-separated Zeek fields, found a different number",
+            ),
+        )
+        columns = []
+        for position, name in enumerate(layout):
+            if name not in self.fields:
+                continue
+            raw = pl.col("_values").list.get(position, null_on_oob=True)
+            raw = (
+                pl.when(raw == UNSET).then(None).when(raw == EMPTY).then(pl.lit("")).otherwise(raw)
+            )
+            target = self.fields[name]
+            if target == pl.Boolean:
+                value = raw.replace_strict(
+                    {"T": True, "F": False}, default=None, return_dtype=pl.Boolean
+                )
+            elif target == pl.String:
+                value = raw
+            else:
+                value = raw.cast(target, strict=False)
+            columns.append(value.alias(name))
+            if target != pl.String:
+                columns.append((raw.is_not_null() & value.is_null()).alias(f"_bad_{name}"))
+        frame = frame.with_columns(columns)
+        checks = [
+            (pl.col(f"_bad_{name}"), f"Zeek field {name} is not a valid {self.fields[name]}")
+            for name in layout
+            if name in self.fields and f"_bad_{name}" in frame.columns
+        ]
+        frame = reject_where(frame, *checks)
+        for name in self.fields:
+            if name not in frame.columns:
+                frame = frame.with_columns(pl.lit(None, dtype=self.fields[name]).alias(name))
+        return frame
+
+    def _finish(self, frame: pl.DataFrame, skipped: int) -> ParseResult:
+        frame = reject_where(
+            frame,
+            *((pl.col(name).is_null(), f"Zeek field {name} is missing") for name in self.required),
+        )
+        out = frame.select(INDEX, *(c for c in ("_reason",) if c in frame.columns), *self.mapping())
+        result = parse_with(out, self.event_class())
+        result.skipped += skipped
+        return result
+
+    def event_class(self) -> type[OcsfEvent]:
+        return self.event_classes[0]
+
+    def mapping(self) -> list[pl.Expr]:
+        """OCSF columns from the typed Zeek fields."""
+        raise NotImplementedError
+
+    def common(self) -> list[pl.Expr]:
+        """Columns every Zeek log shares: time, product, the connection 4-tuple."""
+        return [
+            (pl.col("ts") * 1000).cast(pl.Int64).cast(pl.Datetime("ms", "UTC")).alias("time"),
+            pl.lit("Zeek").alias(PRODUCT_NAME),
+            pl.lit("Zeek").alias(PRODUCT_VENDOR),
+            pl.lit(self.path).alias("metadata.log_name"),
+            pl.lit("zeek").alias(LOG_FORMAT),
+            pl.col("uid").alias("metadata.uid"),
+            pl.col("id.orig_h").alias("src_endpoint.ip"),
+            pl.col("id.orig_p").alias("src_endpoint.port"),
+            pl.col("id.resp_h").alias("dst_endpoint.ip"),
+            pl.col("id.resp_p").alias("dst_endpoint.port"),
+            pl.col("uid").alias("connection_info.uid"),
+            pl.col("proto").alias("connection_info.protocol_name"),
+            pl.col("proto")
+            .replace_strict(PROTOCOL_NUMBERS, default=None, return_dtype=pl.Int64)
+            .alias("connection_info.protocol_num"),
+        ]
+
+
+ENDPOINT_FIELDS: dict[str, pl.DataType] = {
+    "ts": pl.Float64(),
+    "uid": pl.String(),
+    "id.orig_h": pl.String(),
+    "id.orig_p": pl.Int64(),
+    "id.resp_h": pl.String(),
+    "id.resp_p": pl.Int64(),
+}
+
+# Zeek conn_state -> OCSF Network Activity activity_id.
+CONN_ACTIVITY = {
+    "S0": 4,  # Fail: attempt seen, no reply
+    "REJ": 5,  # Refuse
+    "RSTO": 3,  # Reset
+    "RSTR": 3,
+    "RSTOS0": 3,
+    "RSTRH": 3,
+    "SF": 2,  # Close: normal establishment and termination
+}
+
+
+@parsers.register("zeek_conn")
+class ZeekConn(ZeekLog):
+    """Zeek conn.log: one record per connection, with bytes and packets each way."""
+
+    description = "Zeek conn.log (TSV or JSON)"
+    event_classes = (NetworkActivity,)
+    path = "conn"
+    fields: ClassVar[dict[str, pl.DataType]] = {
+        **ENDPOINT_FIELDS,
+        "proto": pl.String(),
+        "service": pl.String(),
+        "duration": pl.Float64(),
+        "orig_bytes": pl.Int64(),
+        "resp_bytes": pl.Int64(),
+        "conn_state": pl.String(),
+        "local_orig": pl.Boolean(),
+        "local_resp": pl.Boolean(),
+        "missed_bytes": pl.Int64(),
+        "history": pl.String(),
+        "orig_pkts": pl.Int64(),
+        "orig_ip_bytes": pl.Int64(),
+        "resp_pkts": pl.Int64(),
+        "resp_ip_bytes": pl.Int64(),
+    }
+
+    @classmethod
+    def distinctive(cls) -> tuple[str, ...]:
+        return ("id.orig_h", "conn_state")
+
+    def mapping(self) -> list[pl.Expr]:
+        orig, resp = pl.col("orig_bytes"), pl.col("resp_bytes")
+        return [
+            *self.common(),
+            pl.col("conn_state")
+            .replace_strict(CONN_ACTIVITY, default=6, return_dtype=pl.Int64)
+            .alias("activity_id"),
+            pl.col("conn_state").alias("status_code"),
+            (pl.col("duration") * 1000).round(0).cast(pl.Int64).alias("duration"),
+            pl.col("service").alias("app_name"),
+            orig.alias("traffic.bytes_out"),
+            resp.alias("traffic.bytes_in"),
+            (orig.fill_null(0) + resp.fill_null(0)).alias("traffic.bytes"),
+            pl.col("orig_pkts").alias("traffic.packets_out"),
+            pl.col("resp_pkts").alias("traffic.packets_in"),
+            (pl.col("orig_pkts").fill_null(0) + pl.col("resp_pkts").fill_null(0)).alias(
+                "traffic.packets"
+            ),
+        ]
