@@ -24,7 +24,8 @@ from vigil import __version__
 from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text, load_settings
 from vigil.estate import Estate, EstateFileError, load_estate, sample_estate_text
 from vigil.events.docs import render_markdown
-from vigil.ingest import import_ocsf_json
+from vigil.ingest import IngestError, Ingestor, import_path, ingest_status, parsers
+from vigil.ingest.pipeline import ChunkReport
 from vigil.plugins import PluginNotFoundError
 from vigil.sim import SimError, World, generate_estate, scenarios, simulate, sources
 from vigil.sim.stream import open_sink, stream
@@ -218,6 +219,137 @@ def _print_result(result: QueryResult, title: str | None = None) -> None:
     out.print(f"[dim]{len(result.rows)} row(s)[/]")
 
 
+INGEST_WORDS = {"status", "formats"}
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files or folders to import; or `status` (per-source totals and dead letters) "
+            "or `formats` (the parsers)."
+        ),
+    ],
+    data: DataOption = DEFAULT_DATA,
+    format_name: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="Parser to use (default: detect per file)."),
+    ] = None,
+) -> None:
+    """Import telemetry files into the lake; bad records become dead letters, never stop it."""
+    if paths[0] in INGEST_WORDS and not Path(paths[0]).exists():
+        if len(paths) > 1:
+            raise _fail(f"`vigil ingest {paths[0]}` takes no paths")
+        if paths[0] == "formats":
+            _print_formats()
+        else:
+            _print_ingest_status(data)
+        return
+    if format_name is not None and format_name not in parsers.names():
+        raise _fail(f"unknown format {format_name!r}; known: {', '.join(parsers.names())}")
+    settings = _settings(data)
+    if not settings.lake_path.is_dir():
+        raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+    database = _open_database(settings)
+    ingestor = Ingestor(Lake(settings.lake_path), database)
+    try:
+        total, failed = _ingest_paths([Path(p) for p in paths], ingestor, format_name)
+    except (IngestError, StoreError) as error:
+        raise _fail(str(error)) from error
+    finally:
+        database.close()
+    out.print(
+        f"Total: {total.records:,} records, {total.total_events:,} events "
+        f"({', '.join(f'{k} {v:,}' for k, v in sorted(total.events.items())) or 'none'}), "
+        f"{total.rejected:,} rejected, {total.skipped:,} skipped, "
+        f"{total.pans_masked:,} card numbers masked."
+    )
+    if total.rejected:
+        out.print(f"Dead letters: `vigil ingest status --data {data}`")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _ingest_paths(
+    paths: list[Path], ingestor: Ingestor, format_name: str | None
+) -> tuple[ChunkReport, bool]:
+    """Import each path with a progress bar over bytes; (totals, whether a file was skipped)."""
+    total = ChunkReport("total", format_name or "auto")
+    failed = False
+    sizes = [_size(path) for path in paths]
+    with Progress(
+        TextColumn("[bold]ingest[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task("bytes", total=sum(sizes))
+        for path in paths:
+            report = import_path(path, ingestor, format_name, lambda n: progress.advance(task, n))
+            for name, file_report in report.files.items():
+                total.add(file_report)
+                out.print(
+                    f"{name}: {file_report.format}, {file_report.records:,} records, "
+                    f"{file_report.total_events:,} events, {file_report.rejected:,} rejected",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            for reason in report.unrecognised.values():
+                err.print(f"[yellow]skipped[/] {reason}", highlight=False, soft_wrap=True)
+                failed = True
+    return total, failed
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+    raise _fail(f"{path}: no such file or folder")
+
+
+def _print_formats() -> None:
+    table = Table("format", "framing", "event classes", "what")
+    for name, cls in parsers.items():
+        classes = ", ".join(sorted({c.CLASS_NAME.rsplit("/", 1)[-1] for c in cls.event_classes}))
+        if len(cls.event_classes) > 4:
+            classes = "any"
+        table.add_row(name, cls.framing, classes, cls.description)
+    out.print(table)
+
+
+def _print_ingest_status(data: Path) -> None:
+    settings = _settings(data)
+    database = _open_database(settings)
+    try:
+        sources, letters = ingest_status(database)
+    finally:
+        database.close()
+    table = Table("source", "format", "records", "events", "rejected", "PANs masked", "last")
+    for row in sources:
+        table.add_row(
+            row.source,
+            row.format,
+            f"{row.records:,}",
+            f"{row.events:,}",
+            f"{row.rejected:,}",
+            f"{row.pans_masked:,}",
+            row.last_at.isoformat(timespec="seconds"),
+        )
+    out.print(table)
+    if letters:
+        recent = Table(
+            "source", "position", "reason", title="Latest dead letters", title_justify="left"
+        )
+        for letter in letters:
+            recent.add_row(letter.source, letter.position or "", letter.reason)
+        out.print(recent)
+    else:
+        out.print("No dead letters.")
+
+
 @app.command()
 def demo(
     data: DataOption = Path(".vigil-demo"),
@@ -231,9 +363,10 @@ def demo(
     _print_estate(estate)
 
     sample = resources.files("vigil.events").joinpath("samples/sample_events.ndjson")
-    lines = sample.read_text(encoding="utf-8").splitlines()
+    data_bytes = sample.read_bytes()
     database = _open_database(settings)
     lake = Lake(settings.lake_path)
+    ingestor = Ingestor(lake, database)
     with Progress(
         TextColumn("[bold]ingest[/] {task.description}"),
         BarColumn(),
@@ -241,24 +374,24 @@ def demo(
         TimeElapsedColumn(),
         console=out,
     ) as progress:
-        task = progress.add_task("sample_events.ndjson", total=len(lines))
-        report = import_ocsf_json(
-            lines,
-            "sample_events.ndjson",
-            lake,
-            database,
-            chunk_size=200,
-            progress=lambda n: progress.advance(task, n),
-        )
+        task = progress.add_task("sample_events.ndjson", total=len(data_bytes))
+        with resources.as_file(sample) as sample_path:
+            imported = import_path(
+                sample_path,
+                ingestor,
+                "ocsf_json",
+                progress=lambda n: progress.advance(task, n),
+            )
+    report = imported.total
     database.audit(
         "demo",
         "ingest",
-        report.source,
-        {"stored": report.total_stored, "rejected": report.rejected},
+        "sample_events.ndjson",
+        {"stored": report.total_events, "rejected": report.rejected},
     )
     out.print(
-        f"Stored {report.total_stored} events in {len(list(lake.files()))} Parquet files "
-        f"({', '.join(f'{k} {v}' for k, v in sorted(report.stored.items()))}); "
+        f"Stored {report.total_events} events in {len(list(lake.files()))} Parquet files "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(report.events.items()))}); "
         f"{report.rejected} rejected."
     )
 

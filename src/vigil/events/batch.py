@@ -73,8 +73,28 @@ class ParsedLines:
     rejected: list[RejectedEvent]
 
 
-def batches_from_json_lines(lines: Iterable[str]) -> ParsedLines:
-    """Group OCSF JSON lines into one batch per class; bad lines are returned, not raised."""
+def unknown_to_unmapped(document: dict[str, object]) -> dict[str, object]:
+    """OCSF's rule for attributes a class does not define: keep them under `unmapped`."""
+    class_uid = document.get("class_uid")
+    if not isinstance(class_uid, int) or isinstance(class_uid, bool):
+        return document
+    model = lookup_class(class_uid)
+    known = {info.alias or name for name, info in model.model_fields.items()}
+    extra = {key: value for key, value in document.items() if key not in known}
+    if not extra:
+        return document
+    kept = {key: value for key, value in document.items() if key in known}
+    unmapped = kept.get("unmapped")
+    kept["unmapped"] = {**(unmapped if isinstance(unmapped, dict) else {}), **extra}
+    return kept
+
+
+def batches_from_json_lines(lines: Iterable[str], lenient: bool = False) -> ParsedLines:
+    """Group OCSF JSON lines into one batch per class; bad lines are returned, not raised.
+
+    `lenient` keeps top-level attributes the class does not define under `unmapped`
+    (OCSF's rule for producers' extras) instead of rejecting the event.
+    """
     by_class: dict[type[OcsfEvent], list[tuple[int, str, OcsfEvent]]] = {}
     rejected: list[RejectedEvent] = []
     for index, line in enumerate(lines):
@@ -85,6 +105,8 @@ def batches_from_json_lines(lines: Iterable[str]) -> ParsedLines:
             document = json.loads(text)
             if not isinstance(document, dict):
                 raise InvalidEventError("not a JSON object")
+            if lenient:
+                document = unknown_to_unmapped(document)
             event = parse_event(document)
         except (json.JSONDecodeError, EventError, ValidationError) as error:
             rejected.append(RejectedEvent(index, _reason(error), text))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -90,5 +90,27 @@ class DeadLetter(Base):
     position: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     raw: Mapped[str] = mapped_column(Text, nullable=False)
+    batch_uid: Mapped[str | None] = mapped_column(String(200))
+    """The ingest batch it came from: replaying a batch replaces its dead letters."""
 
-    __table_args__ = (Index("ix_dead_letters_source", "source"),)
+    __table_args__ = (
+        Index("ix_dead_letters_source", "source"),
+        Index("ix_dead_letters_batch", "source", "batch_uid"),
+    )
+
+
+class IngestSource(Base):
+    """Running totals per ingest source, for `vigil ingest status` and the health screen."""
+
+    __tablename__ = "ingest_sources"
+
+    source: Mapped[str] = mapped_column(String(500), primary_key=True)
+    format: Mapped[str] = mapped_column(String(100), nullable=False)
+    records: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    events: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    skipped: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    pans_masked: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    recoded: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
