@@ -15,10 +15,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import lake, sim
+from bench import ingest, lake, sim
 from bench.types import Figure
 
-BENCHMARKS = {"lake": lake.run, "sim": sim.run}
+BENCHMARKS = {"ingest": ingest.run, "lake": lake.run, "sim": sim.run}
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from vigil.ingest.framing import frame, split_records
+from vigil.ingest.framing import frame, whole_records
 from vigil.ingest.parsers import Parser, parsers
 from vigil.ingest.pipeline import ChunkReport, Ingestor
 from vigil.ingest.types import IngestError, RawRecords, UnknownFormatError
@@ -125,18 +125,20 @@ def import_file(
     """Import one file with one parser, chunk by chunk."""
     source = f"file:{path.resolve()}"
     total = ChunkReport(source, parser.name)
-    for offset, data, first, size in _chunks(path, parser, chunk_bytes):
+    unit = "line" if parser.framing == "line" else "record"
+    first = 1
+    for offset, data in _chunks(path, parser, chunk_bytes):
         framed = frame(data, parser.framing)
-        unit = "line" if parser.framing == "line" else "record"
         records = RawRecords(source, framed.text, first, unit)
+        first += len(records)
         total.add(ingestor.ingest(records, parser, f"{source}@{offset}", framed.recoded))
         if progress is not None:
-            progress(size)
+            progress(len(data))
     return total
 
 
-def _chunks(path: Path, parser: Parser, chunk_bytes: int) -> Iterator[tuple[int, bytes, int, int]]:
-    """(byte offset, whole records, number of the first record, bytes consumed)."""
+def _chunks(path: Path, parser: Parser, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, whole records) of a file, chunk by chunk."""
     try:
         handle = _open(path)
     except OSError as error:
@@ -146,19 +148,14 @@ def _chunks(path: Path, parser: Parser, chunk_bytes: int) -> Iterator[tuple[int,
             data = handle.read(MAX_DOCUMENT_BYTES + 1)
             if len(data) > MAX_DOCUMENT_BYTES:
                 raise IngestError(f"{path}: a document over {MAX_DOCUMENT_BYTES:,} bytes")
-            yield 0, data, 1, len(data)
+            yield 0, data
             return
-        offset, first, carry = 0, 1, b""
+        offset, carry = 0, b""
         while True:
             block = handle.read(chunk_bytes)
-            data = carry + block
-            if not data:
-                return
-            parts, carry = split_records(data, parser.framing, final=not block)
-            whole = data[: len(data) - len(carry)]
-            if parts:
-                yield offset, whole, first, len(whole)
-                first += len(parts)
-            offset += len(whole)
+            whole, carry = whole_records(carry + block, parser.framing, final=not block)
+            if whole:
+                yield offset, whole
+                offset += len(whole)
             if not block:
                 return

@@ -31,35 +31,47 @@ class Framed:
     rest: bytes
 
 
-def split_records(data: bytes, framing: Framing, final: bool = True) -> tuple[list[bytes], bytes]:
-    """Records of `data`, and the incomplete tail (empty when `final`)."""
-    if framing == "document":
-        return ([data] if data.strip() else []), b""
-    parts = data.split(b"\n") if framing == "line" else _BLANK_LINES.split(data)
-    rest = parts.pop()  # after the last separator: incomplete unless the input ended
-    if final and rest.strip():
-        parts.append(rest)
-        rest = b""
-    elif final:
-        rest = b""
+def whole_records(data: bytes, framing: Framing, final: bool) -> tuple[bytes, bytes]:
+    """`data` cut after its last complete record: (whole records, incomplete tail)."""
+    if final or framing == "document":
+        return data, b""
     if framing == "line":
-        parts = [part[:-1] if part.endswith(b"\r") else part for part in parts]
-    else:
-        parts = [part.strip(b"\r\n") for part in parts if part.strip()]
-    return parts, rest
+        cut = data.rfind(b"\n") + 1
+        return data[:cut], data[cut:]
+    last = None
+    for last in _BLANK_LINES.finditer(data):  # noqa: B007 - the last separator is wanted
+        pass
+    if last is None:
+        return b"", data
+    return data[: last.end()], data[last.end() :]
+
+
+def split_records(data: bytes, framing: Framing, final: bool = True) -> tuple[list[bytes], bytes]:
+    """Records of `data` as bytes, and the incomplete tail (empty when `final`)."""
+    whole, rest = whole_records(data, framing, final)
+    if framing == "document":
+        return ([whole] if whole.strip() else []), rest
+    if framing == "line":
+        parts = whole.split(b"\n")
+        if parts and not parts[-1]:
+            parts.pop()  # the separator after the last line
+        return [part[:-1] if part.endswith(b"\r") else part for part in parts], rest
+    parts = _BLANK_LINES.split(whole)
+    return [part.strip(b"\r\n") for part in parts if part.strip()], rest
+
+
+def _lines(text: str) -> pl.Series:
+    """Lines of text, split by polars (no Python string per line)."""
+    series = pl.Series("record", [text], dtype=pl.String).str.split("\n").explode()
+    if text.endswith("\n"):
+        series = series.slice(0, len(series) - 1)
+    if "\r" in text:
+        series = series.str.strip_suffix("\r")
+    return series
 
 
 def decode(parts: list[bytes]) -> tuple[pl.Series, int]:
     """Text of each record; UTF-8, or Latin-1 for a record that is not UTF-8."""
-    joined = b"\n".join(parts) if all(b"\n" not in part for part in parts) else None
-    if joined is not None:
-        try:
-            text = joined.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            series = pl.Series("record", text.split("\n") if parts else [], dtype=pl.String)
-            return series, 0
     texts = []
     recoded = 0
     for part in parts:
@@ -73,6 +85,14 @@ def decode(parts: list[bytes]) -> tuple[pl.Series, int]:
 
 def frame(data: bytes, framing: Framing, final: bool = True) -> Framed:
     """Cut and decode: the one entry point connectors use."""
+    if framing == "line":
+        whole, rest = whole_records(data, framing, final)
+        if not whole:
+            return Framed(pl.Series("record", [], dtype=pl.String), 0, rest)
+        try:
+            return Framed(_lines(whole.decode("utf-8")), 0, rest)
+        except UnicodeDecodeError:
+            pass  # some line is not UTF-8: decode line by line
     parts, rest = split_records(data, framing, final)
     text, recoded = decode(parts)
     return Framed(text, recoded, rest)

@@ -97,19 +97,24 @@ class Lake:
         keep = [
             name for name in table.column_names if table.column(name).null_count < table.num_rows
         ]
-        days = pc.strftime(table.column("time"), format="%Y-%m-%d")
+        days = table.column("time").cast(pa.date32())
         stores = pc.fill_null(table.column("store.uid"), UNKNOWN_STORE)
-        # Sort once by partition key, then write zero-copy slices: one pass, no per-key filters.
-        order = pc.sort_indices(
-            pa.table({"day": days, "store": stores}), [("day", "ascending"), ("store", "ascending")]
+        table = table.select(keep)
+        keys = pa.table({"day": days, "store": stores})
+        if pc.count_distinct(days).as_py() > 1 or pc.count_distinct(stores).as_py() > 1:
+            # Sort once by partition key, then write zero-copy slices: no per-key filters.
+            order = pc.sort_indices(keys, [("day", "ascending"), ("store", "ascending")])
+            table, keys = table.take(order), keys.take(order)
+        day_column, store_column = keys.column("day"), keys.column("store")
+        changed = pc.or_(
+            pc.not_equal(day_column[1:], day_column[:-1]),
+            pc.not_equal(store_column[1:], store_column[:-1]),
         )
-        table, days, stores = table.select(keep).take(order), days.take(order), stores.take(order)
-        keys = pc.binary_join_element_wise(days, stores, "/")
-        ends = [*pc.indices_nonzero(pc.not_equal(keys[1:], keys[:-1])).to_pylist(), len(keys) - 1]
+        ends = [*pc.indices_nonzero(changed).to_pylist(), table.num_rows - 1]
         written = []
         start = 0
         for end in ends:
-            day, store = days[start].as_py(), stores[start].as_py()
+            day, store = day_column[start].as_py().isoformat(), store_column[start].as_py()
             directory = self.class_dir(batch.event_class) / f"day={day}" / f"store={_name(store)}"
             part = table.slice(start, end + 1 - start)
             written.append(self._write(part, directory / f"part-{batch_id}.parquet"))

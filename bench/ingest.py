@@ -1,0 +1,166 @@
+"""Ingest: raw bytes to columnar batches in the lake, events/s on one core, per format.
+
+Each format's file comes from the simulator (the formats real equipment writes).
+Vigil's figure is `import_file`: read, frame, mask card numbers, parse, store
+Parquet partitions and count, into a fresh lake and database. The reference is
+DuckDB reading the same file with its own `read_json` / `read_csv` and writing
+one Parquet file (`COPY ... TO`), with one thread. Formats DuckDB has no reader
+for (syslog key=value, combined log, RADIUS) have no reference.
+
+Every measurement runs in its own process pinned to one core (`taskset -c 0`), so
+neither polars' nor DuckDB's thread pools can use the second core.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.types import Figure
+
+# format, file in the simulator's output, DuckDB reader for the reference (or None)
+FORMATS: list[tuple[str, str, str | None]] = [
+    ("netflow_csv", "netflow/flows.csv", "read_csv('{path}', header = true)"),
+    (
+        "zeek_conn",
+        "zeek/conn.log",
+        "read_csv('{path}', delim = '\t', comment = '#', header = false)",
+    ),
+    (
+        "iot_mqtt",
+        "iot/mqtt.jsonl",
+        "read_json('{path}', format = 'newline_delimited', sample_size = -1)",
+    ),
+    (
+        "vigil_pos",
+        "pos/transactions.jsonl",
+        "read_json('{path}', format = 'newline_delimited', sample_size = -1)",
+    ),
+    (
+        "osquery",
+        "endpoint/osquery.jsonl",
+        "read_json('{path}', format = 'newline_delimited', sample_size = -1)",
+    ),
+    ("zeek_dns", "zeek/dns.log", "read_csv('{path}', delim = '\t', comment = '#', header = false)"),
+    ("fortigate", "firewall/fortigate.log", None),
+    ("web_access", "web/access.log", None),
+    ("radius_detail", "wifi/radius-detail.log", None),
+]
+MAX_BYTES = 200 * 1024 * 1024
+
+
+def _simulate(folder: Path, stores: int) -> None:
+    from vigil.sim import World, generate_estate, scenarios, simulate
+
+    estate = generate_estate(stores, seed=11)
+    world = World(estate, datetime(2026, 11, 23, 8, tzinfo=UTC), days=1, seed=11)
+    simulate(world, [scenarios.get(name)() for name in scenarios.names()], folder)
+
+
+def _sized(source: Path, events: int, folder: Path) -> tuple[Path, int]:
+    """The source file repeated (header kept once) up to about `events` records."""
+    lines = source.read_bytes()
+    count = lines.count(b"\n\n") if source.name == "radius-detail.log" else lines.count(b"\n")
+    copies = max(1, min(events // max(count, 1), MAX_BYTES // max(len(lines), 1)))
+    target = folder / f"x{copies}-{source.name}"
+    if source.suffix == ".csv" and copies > 1:
+        header, _, body = lines.partition(b"\n")
+        target.write_bytes(header + b"\n" + body * copies)
+    else:
+        target.write_bytes(lines * copies)
+    return target, count * copies
+
+
+def _worker(format_name: str, path: str, reader: str | None) -> dict[str, float]:
+    """One measurement, in this (pinned) process: Vigil, then the DuckDB reference."""
+    import duckdb
+
+    from vigil.ingest import Ingestor, import_file, parsers
+    from vigil.store import Database, Lake
+
+    scratch = Path(tempfile.mkdtemp(prefix="vigil-ingest-bench-"))
+    try:
+        database = Database.open(f"sqlite:///{scratch / 'vigil.db'}")
+        ingestor = Ingestor(Lake(scratch / "lake"), database)
+        start = time.perf_counter()
+        report = import_file(Path(path), parsers.get(format_name)(), ingestor)
+        seconds = time.perf_counter() - start
+        database.close()
+        out: dict[str, float] = {
+            "events": report.total_events,
+            "records": report.records,
+            "rejected": report.rejected,
+            "seconds": seconds,
+        }
+        if reader is not None:
+            connection = duckdb.connect(config={"threads": 1})
+            source = reader.format(path=path)
+            target = scratch / "duckdb.parquet"
+            start = time.perf_counter()
+            connection.execute(
+                f"COPY (SELECT * FROM {source}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+            out["reference_seconds"] = time.perf_counter() - start
+            out["reference_rows"] = connection.execute(
+                f"SELECT count(*) FROM '{target}'"
+            ).fetchone()[0]  # type: ignore[index]
+            connection.close()
+        return out
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _measure(format_name: str, path: Path, reader: str | None) -> dict[str, float]:
+    command = [sys.executable, "-m", "bench.ingest", format_name, str(path), reader or ""]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ)
+    if done.returncode != 0:
+        raise RuntimeError(f"{format_name}: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run(events: int, repeat: int) -> list[Figure]:
+    from vigil.ingest import parsers
+
+    folder = Path(tempfile.mkdtemp(prefix="vigil-ingest-data-"))
+    figures = []
+    try:
+        _simulate(folder / "sim", stores=2)
+        for format_name, relative, reader in FORMATS:
+            if format_name not in parsers.names():
+                continue
+            path, _ = _sized(folder / "sim" / relative, events, folder)
+            runs = [_measure(format_name, path, reader) for _ in range(repeat)]
+            vigil_rate = statistics.median(r["events"] / r["seconds"] for r in runs)
+            reference = None
+            if reader is not None:
+                reference = statistics.median(
+                    r["reference_rows"] / r["reference_seconds"] for r in runs
+                )
+            first = runs[0]
+            figures.append(
+                Figure(
+                    f"{format_name}: {int(first['events']):,} events, {int(first['rejected'])} rejected",
+                    vigil_rate,
+                    "events/s",
+                    reference,
+                    "DuckDB read + COPY to Parquet, 1 thread" if reader else None,
+                )
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return figures
+
+
+if __name__ == "__main__":
+    name, file, duck = sys.argv[1], sys.argv[2], sys.argv[3] or None
+    print(json.dumps(_worker(name, file, duck)))
