@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from vigil.events import RETAIL_PROFILE, OcsfEvent, ocsf
 from vigil.events import objects as core_objects
+from vigil.events import system as system_objects
 from vigil.events.columns import model_nodes
 
 # Our model of each OCSF object -> the official object name.
@@ -44,6 +45,10 @@ OFFICIAL_OBJECT = {
     core_objects.FindingInfo: "finding_info",
     core_objects.Evidence: "evidences",
     core_objects.Remediation: "remediation",
+    system_objects.File: "file",
+    system_objects.ParentProcess: "process",
+    system_objects.Process: "process",
+    system_objects.ProcessActor: "actor",
 }
 
 

@@ -18,7 +18,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("demo") / "data"
     result = runner.invoke(app, ["demo", "--data", str(data)])
     assert result.exit_code == 0, result.output
-    assert "Stored 691 events" in result.output
+    assert "Stored 697 events" in result.output
     assert "0 rejected" in result.output
     assert "hash chain verified" in result.output
     return data

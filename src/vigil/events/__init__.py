@@ -31,6 +31,7 @@ from vigil.events.errors import (
 )
 from vigil.events.registry import EVENT_CLASSES, event_class, short_name
 from vigil.events.retail import DoorAccess, PosTransaction, VideoObservation
+from vigil.events.system import FileActivity, ProcessActivity
 
 __all__ = [
     "EVENT_CLASSES",
@@ -44,6 +45,7 @@ __all__ = [
     "DoorAccess",
     "EventBatch",
     "EventError",
+    "FileActivity",
     "HttpActivity",
     "IncidentFinding",
     "InvalidEventError",
@@ -51,6 +53,7 @@ __all__ = [
     "OcsfEvent",
     "ParsedLines",
     "PosTransaction",
+    "ProcessActivity",
     "RejectedEvent",
     "SchemaMismatchError",
     "SeverityId",

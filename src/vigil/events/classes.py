@@ -46,6 +46,9 @@ class NetworkActivity(OcsfEvent):
     traffic: NetworkTraffic | None = None
     app_name: str | None = None
     url: Url | None = None
+    observation_point_id: int | None = None
+    observation_point: str | None = None
+    network_observation_point: NetworkEndpoint | None = None
 
 
 class HttpActivity(OcsfEvent):

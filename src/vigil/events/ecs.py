@@ -24,6 +24,7 @@ from vigil.events.classes import (
     NetworkActivity,
 )
 from vigil.events.retail import DoorAccess, PosTransaction, VideoObservation
+from vigil.events.system import FileActivity, ProcessActivity
 
 COMMON: dict[str, str] = {
     "time": "@timestamp",
@@ -117,6 +118,8 @@ CATEGORIES: dict[type[OcsfEvent], tuple[str, list[str]]] = {
     PosTransaction: ("event", ["process"]),
     DoorAccess: ("event", ["iam"]),
     VideoObservation: ("event", ["intrusion_detection"]),
+    ProcessActivity: ("event", ["process"]),
+    FileActivity: ("event", ["file"]),
 }
 
 

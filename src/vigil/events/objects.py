@@ -159,6 +159,7 @@ class HttpRequest(OcsfModel):
     referrer: str | None = None
     version: str | None = None
     length: int | None = None
+    body_length: int | None = None
     uid: str | None = None
     x_forwarded_for: list[str] | None = None
 
@@ -167,6 +168,7 @@ class HttpResponse(OcsfModel):
     code: int
     status: str | None = None
     length: int | None = None
+    body_length: int | None = None
     content_type: str | None = None
     latency: int | None = None
 
@@ -176,6 +178,7 @@ class DnsQuery(OcsfModel):
     type: str | None = None
     class_: str | None = Field(default=None, alias="class")
     opcode_id: int | None = None
+    packet_uid: int | None = None
 
 
 class DnsAnswer(OcsfModel):

@@ -15,6 +15,7 @@ from vigil.events.classes import (
 )
 from vigil.events.errors import UnknownEventClassError
 from vigil.events.retail import DoorAccess, PosTransaction, VideoObservation
+from vigil.events.system import FileActivity, ProcessActivity
 
 EVENT_CLASSES: tuple[type[OcsfEvent], ...] = (
     NetworkActivity,
@@ -28,6 +29,8 @@ EVENT_CLASSES: tuple[type[OcsfEvent], ...] = (
     PosTransaction,
     DoorAccess,
     VideoObservation,
+    ProcessActivity,
+    FileActivity,
 )
 
 _BY_UID = {cls.CLASS_UID: cls for cls in EVENT_CLASSES}

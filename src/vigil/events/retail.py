@@ -112,6 +112,41 @@ class CashDrawer(OcsfModel):
     counted_amount: float | None = Field(default=None, description="Cash counted.")
 
 
+class SelfCheckoutSession(OcsfModel):
+    """What a self-checkout lane counted during one customer's session (Vigil extension).
+
+    These counters are the signals of self-checkout fraud (items not scanned,
+    weight mismatches, voids); they stay as columns so that rules and detectors
+    can use them without reading the lines.
+    """
+
+    scans: int | None = Field(default=None, ge=0, description="Items scanned.")
+    scan_seconds: float | None = Field(
+        default=None, ge=0, description="Seconds from the first scan to payment."
+    )
+    voids: int | None = Field(default=None, ge=0, description="Scans voided by the customer.")
+    scans_without_registration: int | None = Field(
+        default=None,
+        ge=0,
+        description="Items placed in the bagging area without a registered scan.",
+    )
+    quantity_modifications: int | None = Field(
+        default=None, ge=0, description="Quantities changed after scanning."
+    )
+    weight_mismatches: int | None = Field(
+        default=None, ge=0, description="Bagging-area weights that did not match the item."
+    )
+    attendant_interventions: int | None = Field(
+        default=None, ge=0, description="Times an attendant had to step in."
+    )
+    trust_level: int | None = Field(
+        default=None,
+        ge=1,
+        le=6,
+        description="Customer's standing, 1 (new or flagged) to 6 (long and clean).",
+    )
+
+
 class PosTransaction(OcsfEvent):
     """Point-of-sale activity: sales, refunds, voids, no-sales and cash drawer events."""
 
@@ -142,6 +177,9 @@ class PosTransaction(OcsfEvent):
     supervisor: User | None = Field(default=None, description="Who approved an override.")
     device: Device | None = Field(default=None, description="POS terminal or self-checkout.")
     cash_drawer: CashDrawer | None = Field(default=None, description="Drawer involved.")
+    self_checkout: SelfCheckoutSession | None = Field(
+        default=None, description="Session counters, for self-checkout transactions."
+    )
 
 
 class Door(OcsfModel):
@@ -255,6 +293,7 @@ __all__ = [
     "DoorAccess",
     "LineItem",
     "PosTransaction",
+    "SelfCheckoutSession",
     "Tender",
     "TransactionInfo",
     "VideoObservation",
