@@ -41,7 +41,9 @@ PRODUCT_VENDOR = "metadata.product.vendor_name"
 PRODUCT_NAME = "metadata.product.name"
 LOG_FORMAT = "metadata.log_format"
 MAX_RECORD_BYTES = 1 << 20
-"""A record longer than this is rejected before parsing (no log line is a megabyte)."""
+"""A line or block longer than this is rejected before parsing (no log line is a megabyte)."""
+MAX_DOCUMENT_BYTES = 256 << 20
+"""The limit for whole documents (POSLog files)."""
 
 
 class Parser(ABC):
@@ -252,7 +254,8 @@ def run(parser: Parser, records: RawRecords) -> ParseResult:
     """
     text = records.text
     blank = text.str.strip_chars().str.len_chars().fill_null(0) == 0
-    huge = text.str.len_bytes().fill_null(0) > MAX_RECORD_BYTES
+    limit = MAX_DOCUMENT_BYTES if parser.framing == "document" else MAX_RECORD_BYTES
+    huge = text.str.len_bytes().fill_null(0) > limit
     if not bool((blank | huge).any()):
         return parser.parse(records)
     keep = ~(blank | huge)
@@ -266,7 +269,7 @@ def run(parser: Parser, records: RawRecords) -> ParseResult:
         result.rejected.append(
             Rejected(
                 index,
-                f"record of {sizes[index]:,} bytes is over the {MAX_RECORD_BYTES:,}-byte limit",
+                f"record of {sizes[index]:,} bytes is over the {limit:,}-byte limit",
             )
         )
     result.rejected.sort(key=lambda item: item.index)

@@ -14,18 +14,26 @@ from typing import ClassVar
 
 import polars as pl
 
-from vigil.events import NetworkActivity, OcsfEvent
+from vigil.events import DnsActivity, HttpActivity, NetworkActivity, OcsfEvent, ocsf
 from vigil.ingest.parsers.base import (
     INDEX,
     LOG_FORMAT,
     PRODUCT_NAME,
     PRODUCT_VENDOR,
+    REASON,
     Parser,
     decode_json,
     indexed,
     parse_with,
     parsers,
     reject_where,
+)
+from vigil.ingest.parsers.web import (
+    http_activity,
+    http_method,
+    other_method,
+    url_parts,
+    without_port,
 )
 from vigil.ingest.types import ParseResult, RawRecords
 
@@ -34,16 +42,23 @@ EMPTY = "(empty)"
 PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "icmp6": 58}
 
 
+def epoch_ms(seconds: pl.Expr) -> pl.Expr:
+    """Epoch seconds (float) as a UTC time in ms; null when out of range."""
+    return (seconds * 1000).cast(pl.Int64, strict=False).cast(pl.Datetime("ms", "UTC"))
+
+
 class ZeekLog(Parser):
     """One Zeek log (`path`), with its default field layout and typed fields."""
 
     path: ClassVar[str] = ""
     fields: ClassVar[dict[str, pl.DataType]] = {}
-    """Zeek field name -> type, in Zeek's default order."""
+    """Zeek field name -> type, in Zeek's default order (the fields that are mapped)."""
+    default_layout: ClassVar[tuple[str, ...]] = ()
+    """Zeek's default field order, where it has fields that are not mapped."""
     required: ClassVar[tuple[str, ...]] = ("ts",)
 
     def __init__(self) -> None:
-        self.layout: list[str] = list(self.fields)
+        self.layout: list[str] = list(self.default_layout or self.fields)
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
@@ -126,6 +141,18 @@ class ZeekLog(Parser):
                 pl.when(raw == UNSET).then(None).when(raw == EMPTY).then(pl.lit("")).otherwise(raw)
             )
             target = self.fields[name]
+            if isinstance(target, pl.List):
+                # Zeek sets and vectors: comma-separated, "(empty)" for none.
+                items = (
+                    pl.when(raw == "")
+                    .then(pl.lit([], dtype=pl.List(pl.String)))
+                    .otherwise(raw.str.split(","))
+                )
+                value = items.cast(target, strict=False)
+                columns.append(value.alias(name))
+                invalid = value.list.eval(pl.element().is_null()).list.any()
+                columns.append((raw.is_not_null() & invalid).alias(f"_bad_{name}"))
+                continue
             if target == pl.Boolean:
                 value = raw.replace_strict(
                     {"T": True, "F": False}, default=None, return_dtype=pl.Boolean
@@ -153,8 +180,10 @@ class ZeekLog(Parser):
         frame = reject_where(
             frame,
             *((pl.col(name).is_null(), f"Zeek field {name} is missing") for name in self.required),
+            (epoch_ms(pl.col("ts")).is_null(), "Zeek field ts is out of range"),
         )
-        out = frame.select(INDEX, *(c for c in ("_reason",) if c in frame.columns), *self.mapping())
+        frame = self.prepare(frame)
+        out = frame.select(INDEX, *(c for c in (REASON,) if c in frame.columns), *self.mapping())
         result = parse_with(out, self.event_class())
         result.skipped += skipped
         return result
@@ -162,14 +191,20 @@ class ZeekLog(Parser):
     def event_class(self) -> type[OcsfEvent]:
         return self.event_classes[0]
 
+    def prepare(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Helper columns `mapping` needs that one expression cannot make."""
+        return frame
+
     def mapping(self) -> list[pl.Expr]:
         """OCSF columns from the typed Zeek fields."""
         raise NotImplementedError
 
     def common(self) -> list[pl.Expr]:
         """Columns every Zeek log shares: time, product, the connection 4-tuple."""
+        # http.log has no proto field: HTTP runs over TCP.
+        proto = pl.col("proto") if "proto" in self.fields else pl.lit("tcp")
         return [
-            (pl.col("ts") * 1000).cast(pl.Int64).cast(pl.Datetime("ms", "UTC")).alias("time"),
+            epoch_ms(pl.col("ts")).alias("time"),
             pl.lit("Zeek").alias(PRODUCT_NAME),
             pl.lit("Zeek").alias(PRODUCT_VENDOR),
             pl.lit(self.path).alias("metadata.log_name"),
@@ -180,10 +215,10 @@ class ZeekLog(Parser):
             pl.col("id.resp_h").alias("dst_endpoint.ip"),
             pl.col("id.resp_p").alias("dst_endpoint.port"),
             pl.col("uid").alias("connection_info.uid"),
-            pl.col("proto").alias("connection_info.protocol_name"),
-            pl.col("proto")
-            .replace_strict(PROTOCOL_NUMBERS, default=None, return_dtype=pl.Int64)
-            .alias("connection_info.protocol_num"),
+            proto.alias("connection_info.protocol_name"),
+            proto.replace_strict(PROTOCOL_NUMBERS, default=None, return_dtype=pl.Int64).alias(
+                "connection_info.protocol_num"
+            ),
         ]
 
 
@@ -245,7 +280,7 @@ class ZeekConn(ZeekLog):
             .replace_strict(CONN_ACTIVITY, default=6, return_dtype=pl.Int64)
             .alias("activity_id"),
             pl.col("conn_state").alias("status_code"),
-            (pl.col("duration") * 1000).round(0).cast(pl.Int64).alias("duration"),
+            (pl.col("duration") * 1000).round(0).cast(pl.Int64, strict=False).alias("duration"),
             pl.col("service").alias("app_name"),
             orig.alias("traffic.bytes_out"),
             resp.alias("traffic.bytes_in"),
@@ -255,4 +290,190 @@ class ZeekConn(ZeekLog):
             (pl.col("orig_pkts").fill_null(0) + pl.col("resp_pkts").fill_null(0)).alias(
                 "traffic.packets"
             ),
+        ]
+
+
+DNS_RCODES = {
+    int(value): str(entry["caption"])
+    for value, entry in ocsf.class_attributes("dns_activity")["rcode_id"]["enum"].items()
+}
+"""DNS response codes OCSF names (rcode_id -> caption); other codes are 99 (Other)."""
+
+
+def dns_rcode(code: pl.Expr) -> list[pl.Expr]:
+    """`rcode_id` and `rcode` of a numeric DNS response code."""
+    rcode_id = pl.when(code.is_in(list(DNS_RCODES))).then(code).otherwise(pl.lit(99))
+    rcode_id = pl.when(code.is_not_null()).then(rcode_id).cast(pl.Int64)
+    captions = {**DNS_RCODES, 99: "Other"}
+    return [
+        rcode_id.alias("rcode_id"),
+        rcode_id.replace_strict(captions, default=None, return_dtype=pl.String).alias("rcode"),
+    ]
+
+
+def dns_answers(frame: pl.DataFrame, rdata: str, ttl: str) -> pl.DataFrame:
+    """Add `_answers` (OCSF list of dns_answer) zipped from parallel lists of rdata and TTLs.
+
+    Zeek logs answers and their TTLs as two vectors; they are exploded side by
+    side and gathered back per record (no Python loop). No answers give null.
+    """
+    length = pl.col(rdata).list.len()
+    present = length.fill_null(0) > 0
+    known = pl.col(ttl).fill_null(pl.lit([], dtype=pl.List(pl.Float64)))
+    ttls = known.list.gather(pl.int_ranges(0, length.fill_null(0)), null_on_oob=True)
+    rdatas = pl.when(present).then(pl.col(rdata))
+    long = frame.select(
+        INDEX, rdatas.alias("_rdata"), pl.when(present).then(ttls).alias("_ttl")
+    ).explode("_rdata", "_ttl")
+    answer = pl.struct(
+        pl.col("_rdata").alias("rdata"),
+        pl.col("_ttl").round(0).cast(pl.Int64, strict=False).alias("ttl"),
+    )
+    grouped = long.group_by(INDEX, maintain_order=True).agg(
+        answer.filter(pl.col("_rdata").is_not_null()).alias("_answers")
+    )
+    grouped = grouped.with_columns(
+        pl.when(pl.col("_answers").list.len() > 0).then(pl.col("_answers")).alias("_answers")
+    )
+    return frame.join(grouped, on=INDEX, how="left", maintain_order="left")
+
+
+@parsers.register("zeek_dns")
+class ZeekDns(ZeekLog):
+    """Zeek dns.log: one record per query, with its answers, TTLs and response code."""
+
+    description = "Zeek dns.log (TSV or JSON)"
+    event_classes = (DnsActivity,)
+    path = "dns"
+    fields: ClassVar[dict[str, pl.DataType]] = {
+        **ENDPOINT_FIELDS,
+        "proto": pl.String(),
+        "trans_id": pl.Int64(),
+        "rtt": pl.Float64(),
+        "query": pl.String(),
+        "qclass": pl.Int64(),
+        "qclass_name": pl.String(),
+        "qtype": pl.Int64(),
+        "qtype_name": pl.String(),
+        "rcode": pl.Int64(),
+        "rcode_name": pl.String(),
+        "AA": pl.Boolean(),
+        "TC": pl.Boolean(),
+        "RD": pl.Boolean(),
+        "RA": pl.Boolean(),
+        "Z": pl.Int64(),
+        "answers": pl.List(pl.String()),
+        "TTLs": pl.List(pl.Float64()),
+        "rejected": pl.Boolean(),
+    }
+
+    @classmethod
+    def distinctive(cls) -> tuple[str, ...]:
+        return ("id.orig_h", "query", "trans_id")
+
+    def prepare(self, frame: pl.DataFrame) -> pl.DataFrame:
+        return dns_answers(frame, "answers", "TTLs")
+
+    def mapping(self) -> list[pl.Expr]:
+        has_query = pl.col("query").is_not_null()
+        answered = pl.col("rcode").is_not_null()
+        common = self.common()
+        time = common[0]
+        return [
+            *common,
+            # A Zeek DNS record holds a query and its response: Traffic; Query when unanswered.
+            pl.when(answered).then(6).otherwise(1).cast(pl.Int64).alias("activity_id"),
+            pl.when(has_query).then(pl.col("query")).alias("query.hostname"),
+            pl.when(has_query).then(pl.col("qtype_name")).alias("query.type"),
+            pl.when(has_query).then(pl.col("qclass_name")).alias("query.class"),
+            pl.when(has_query).then(pl.col("trans_id")).alias("query.packet_uid"),
+            pl.col("_answers").alias("answers"),
+            *dns_rcode(pl.col("rcode")),
+            time.alias("query_time"),
+            pl.when(pl.col("rtt").is_not_null())
+            .then(epoch_ms(pl.col("ts") + pl.col("rtt")))
+            .alias("response_time"),
+        ]
+
+
+@parsers.register("zeek_http")
+class ZeekHttp(ZeekLog):
+    """Zeek http.log: one record per request/response pair on a connection."""
+
+    description = "Zeek http.log (TSV or JSON)"
+    event_classes = (HttpActivity,)
+    path = "http"
+    fields: ClassVar[dict[str, pl.DataType]] = {
+        **ENDPOINT_FIELDS,
+        "trans_depth": pl.Int64(),
+        "method": pl.String(),
+        "host": pl.String(),
+        "uri": pl.String(),
+        "referrer": pl.String(),
+        "version": pl.String(),
+        "user_agent": pl.String(),
+        "origin": pl.String(),
+        "request_body_len": pl.Int64(),
+        "response_body_len": pl.Int64(),
+        "status_code": pl.Int64(),
+        "status_msg": pl.String(),
+        "username": pl.String(),
+        "resp_mime_types": pl.List(pl.String()),
+    }
+    default_layout = (
+        *ENDPOINT_FIELDS,
+        "trans_depth",
+        "method",
+        "host",
+        "uri",
+        "referrer",
+        "version",
+        "user_agent",
+        "origin",
+        "request_body_len",
+        "response_body_len",
+        "status_code",
+        "status_msg",
+        "info_code",
+        "info_msg",
+        "tags",
+        "username",
+        "password",
+        "proxied",
+        "orig_fuids",
+        "orig_filenames",
+        "orig_mime_types",
+        "resp_fuids",
+        "resp_filenames",
+        "resp_mime_types",
+    )
+
+    @classmethod
+    def distinctive(cls) -> tuple[str, ...]:
+        return ("id.orig_h", "trans_depth", "uri")
+
+    def mapping(self) -> list[pl.Expr]:
+        status = pl.col("status_code")
+        responded = status.is_not_null()
+        host = pl.col("host")
+        uri = pl.col("uri")
+        url = pl.when(host.is_not_null()).then(pl.lit("http://") + host + uri.fill_null(""))
+        return [
+            *self.common(),
+            http_activity(pl.col("method")).alias("activity_id"),
+            without_port(host).alias("dst_endpoint.hostname"),
+            http_method(pl.col("method")).alias("http_request.http_method"),
+            other_method(pl.col("method")).alias("unmapped"),
+            *url_parts(pl.coalesce(url, uri), "http_request.url"),
+            pl.col("referrer").alias("http_request.referrer"),
+            pl.col("version").alias("http_request.version"),
+            pl.col("user_agent").alias("http_request.user_agent"),
+            pl.col("request_body_len").alias("http_request.body_length"),
+            status.alias("http_status"),
+            status.alias("http_response.code"),
+            pl.when(responded).then(pl.col("status_msg")).alias("http_response.status"),
+            pl.when(responded).then(pl.col("response_body_len")).alias("http_response.body_length"),
+            pl.when(responded)
+            .then(pl.col("resp_mime_types").list.first())
+            .alias("http_response.content_type"),
         ]
