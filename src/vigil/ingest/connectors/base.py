@@ -8,6 +8,13 @@ comes first) and hands each chunk to the `Ingestor` in a worker thread, so
 parsing never blocks the event loop. The batcher's queue is bounded: when it is
 full, `offer` says so, and the connector pushes back on its sender (HTTP 429,
 TCP reads paused) instead of buffering without limit.
+
+A chunk whose storage fails (database down, disk full) is not lost: the batcher
+keeps it and retries it with back-off (`RETRY_FIRST` doubling up to `RETRY_MOST`
+seconds) before anything newer, under the same batch id so a retry after a
+half-done write replaces rather than duplicates. Meanwhile the queue fills and the
+senders are pushed back. After `stop`, a failing chunk gets `RETRIES_AFTER_STOP`
+more tries before it is given up, loudly.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar, Generic, TypeVar
@@ -28,6 +36,10 @@ from vigil.ingest.types import RawRecords
 from vigil.plugins import Registry
 
 logger = logging.getLogger(__name__)
+
+RETRY_FIRST = 0.5
+RETRY_MOST = 30.0
+RETRIES_AFTER_STOP = 3
 
 
 class ConnectorConfig(BaseModel):
@@ -62,6 +74,12 @@ class Connector(ABC, Generic[C]):
     def __init__(self, config: C, ingestor: Ingestor) -> None:
         self.config = config
         self.ingestor = ingestor
+        self.ready = asyncio.Event()
+        """Set once the connector listens or is subscribed (`serve` and tests wait on it)."""
+        self.port: int | None = None
+        """The port it listens on, once ready (a config port 0 picks a free one)."""
+        self.batchers: list[Batcher] = []
+        """One per source it feeds; their `report`s are the running counts."""
 
     @abstractmethod
     async def run(self, stop: asyncio.Event) -> None:
@@ -101,6 +119,10 @@ class Batcher:
         self.started = 0.0
         self.received = 0
         self.report = ChunkReport(source, parser.name)
+        self.failed: tuple[RawRecords, str] | None = None
+        """The chunk whose storage failed, with its batch id, waiting for its retry."""
+        self.failures = 0
+        self.retry_at = 0.0
 
     @classmethod
     def for_config(
@@ -139,19 +161,39 @@ class Batcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Hand chunks to the pipeline until `stop`, then drain everything received."""
         while True:
+            if self.failed is not None:
+                if self.clock() >= self.retry_at:
+                    await self._store(*self.failed)
+                else:
+                    await asyncio.sleep(min(self.batch_seconds / 4, 0.05))
+                if stop.is_set() and self.failures > RETRIES_AFTER_STOP:
+                    break
+                continue
             if self.pending and self.clock() - self.started >= self.batch_seconds:
                 if self.queue.full():
                     await self._ingest_next()
+                    continue
                 self._cut()
             if not self.queue.empty():
                 await self._ingest_next()
                 continue
             if stop.is_set():
-                break
+                if not self.pending:
+                    break
+                self._cut()
+                continue
             await asyncio.sleep(min(self.batch_seconds / 4, 0.05))
-        self._cut()
+        lost = len(self.pending) + sum(len(chunk or ()) for chunk in self._drain())
+        if self.failed is not None:
+            lost += len(self.failed[0])
+        if lost:
+            logger.error("%s: storage keeps failing; %d record(s) not stored", self.source, lost)
+
+    def _drain(self) -> list[list[str] | None]:
+        chunks = []
         while not self.queue.empty():
-            await self._ingest_next()
+            chunks.append(self.queue.get_nowait())
+        return chunks
 
     async def _ingest_next(self) -> None:
         chunk = self.queue.get_nowait()
@@ -162,9 +204,25 @@ class Batcher:
         records = RawRecords(
             self.source, pl.Series("record", chunk, dtype=pl.String), first, self.unit
         )
+        await self._store(records, f"{self.source}-{uuid.uuid4().hex}")
+
+    async def _store(self, records: RawRecords, batch_id: str) -> None:
+        """Store a chunk; on failure keep it for a retry with back-off (never raise)."""
         try:
-            report = await asyncio.to_thread(self.ingestor.ingest, records, self.parser)
-        except Exception:  # a storage fault must not kill the listener; it is logged loudly
-            logger.exception("%s: could not store %d record(s)", self.source, len(chunk))
+            report = await asyncio.to_thread(self.ingestor.ingest, records, self.parser, batch_id)
+        except Exception:  # a storage fault must not kill the listener nor lose the chunk
+            self.failures += 1
+            delay = min(RETRY_FIRST * 2 ** (self.failures - 1), RETRY_MOST)
+            logger.exception(
+                "%s: could not store %d record(s); retry %d in %.1f s",
+                self.source,
+                len(records),
+                self.failures,
+                delay,
+            )
+            self.failed = (records, batch_id)
+            self.retry_at = self.clock() + delay
             return
+        self.failed = None
+        self.failures = 0
         self.report.add(report)
