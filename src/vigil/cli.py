@@ -25,6 +25,7 @@ from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text
 from vigil.estate import Estate, EstateFileError, load_estate, sample_estate_text
 from vigil.events.docs import render_markdown
 from vigil.ingest import IngestError, Ingestor, import_path, ingest_status, parsers
+from vigil.ingest.enrich import Enricher
 from vigil.ingest.pipeline import ChunkReport
 from vigil.plugins import PluginNotFoundError
 from vigil.sim import SimError, World, generate_estate, scenarios, simulate, sources
@@ -219,7 +220,7 @@ def _print_result(result: QueryResult, title: str | None = None) -> None:
     out.print(f"[dim]{len(result.rows)} row(s)[/]")
 
 
-INGEST_WORDS = {"status", "formats"}
+INGEST_WORDS = {"status", "formats", "serve"}
 
 
 @app.command()
@@ -227,14 +228,17 @@ def ingest(
     paths: Annotated[
         list[str],
         typer.Argument(
-            help="Files or folders to import; or `status` (per-source totals and dead letters) "
-            "or `formats` (the parsers)."
+            help="Files or folders to import; or `status` (per-source totals and dead letters), "
+            "`formats` (the parsers) or `serve` (run the --config connectors until Ctrl-C)."
         ),
     ],
     data: DataOption = DEFAULT_DATA,
     format_name: Annotated[
         str | None,
         typer.Option("--format", "-f", help="Parser to use (default: detect per file)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Connectors YAML for `serve`.")
     ] = None,
 ) -> None:
     """Import telemetry files into the lake; bad records become dead letters, never stop it."""
@@ -243,6 +247,8 @@ def ingest(
             raise _fail(f"`vigil ingest {paths[0]}` takes no paths")
         if paths[0] == "formats":
             _print_formats()
+        elif paths[0] == "serve":
+            _serve_connectors(data, config)
         else:
             _print_ingest_status(data)
         return
@@ -251,8 +257,9 @@ def ingest(
     settings = _settings(data)
     if not settings.lake_path.is_dir():
         raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+    enricher = Enricher(_estate(settings.estate_path)) if settings.estate_path.exists() else None
     database = _open_database(settings)
-    ingestor = Ingestor(Lake(settings.lake_path), database)
+    ingestor = Ingestor(Lake(settings.lake_path), database, enricher)
     try:
         total, failed = _ingest_paths([Path(p) for p in paths], ingestor, format_name)
     except (IngestError, StoreError) as error:
@@ -269,6 +276,29 @@ def ingest(
         out.print(f"Dead letters: `vigil ingest status --data {data}`")
     if failed:
         raise typer.Exit(1)
+
+
+def _serve_connectors(data: Path, config: Path | None) -> None:
+    """`vigil ingest serve`: run the connectors, printing per-source counts every 10 s."""
+    from vigil.ingest import serve
+
+    if config is None:
+        raise _fail("`vigil ingest serve` needs --config connectors.yaml")
+    settings = _settings(data)
+    if not settings.lake_path.is_dir():
+        raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+    database = _open_database(settings)
+    try:
+        running = serve.build(
+            serve.load_connectors(config), Ingestor(Lake(settings.lake_path), database)
+        )
+        out.print(f"Serving {len(running)} connector(s); Ctrl-C stops.")
+        totals = serve.serve_forever(running, lambda reports: out.print(serve.summary(reports)))
+    except (IngestError, StoreError, OSError) as error:
+        raise _fail(str(error)) from error
+    finally:
+        database.close()
+    out.print(f"Stopped. {serve.summary(totals)}")
 
 
 def _ingest_paths(
@@ -366,7 +396,7 @@ def demo(
     data_bytes = sample.read_bytes()
     database = _open_database(settings)
     lake = Lake(settings.lake_path)
-    ingestor = Ingestor(lake, database)
+    ingestor = Ingestor(lake, database, Enricher(estate))
     with Progress(
         TextColumn("[bold]ingest[/] {task.description}"),
         BarColumn(),

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from vigil.ingest.framing import frame, whole_records
 from vigil.ingest.parsers import Parser, parsers
+from vigil.ingest.parsers.base import MAX_DOCUMENT_BYTES
 from vigil.ingest.pipeline import ChunkReport, Ingestor
 from vigil.ingest.types import IngestError, RawRecords, UnknownFormatError
 
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 SNIFF_BYTES = 64 * 1024
 CHUNK_BYTES = 8 * 1024 * 1024
-MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 MIN_CONFIDENCE = 0.5
 
 

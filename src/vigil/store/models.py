@@ -90,7 +90,7 @@ class DeadLetter(Base):
     position: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     raw: Mapped[str] = mapped_column(Text, nullable=False)
-    batch_uid: Mapped[str | None] = mapped_column(String(200))
+    batch_uid: Mapped[str | None] = mapped_column(String(1000))
     """The ingest batch it came from: replaying a batch replaces its dead letters."""
 
     __table_args__ = (

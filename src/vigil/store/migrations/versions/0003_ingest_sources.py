@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("dead_letters") as batch:
-        batch.add_column(sa.Column("batch_uid", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("batch_uid", sa.String(length=1000), nullable=True))
         batch.create_index("ix_dead_letters_batch", ["source", "batch_uid"])
     op.create_table(
         "ingest_sources",
