@@ -40,6 +40,8 @@ REASON = "_reason"
 PRODUCT_VENDOR = "metadata.product.vendor_name"
 PRODUCT_NAME = "metadata.product.name"
 LOG_FORMAT = "metadata.log_format"
+ISO_8601 = "%Y-%m-%dT%H:%M:%S%.f%#z"
+"""ISO 8601 with a zone (`Z` or `+01:00`), fractions of a second optional."""
 MAX_RECORD_BYTES = 1 << 20
 """A line or block longer than this is rejected before parsing (no log line is a megabyte)."""
 MAX_DOCUMENT_BYTES = 256 << 20
@@ -140,13 +142,22 @@ def _add_reason(frame: pl.DataFrame, reasons: pl.Series) -> pl.DataFrame:
     return frame.with_columns(reasons)
 
 
-def reject_where(frame: pl.DataFrame, *checks: tuple[pl.Expr, str]) -> pl.DataFrame:
-    """Give rows their first failing check's reason (earlier reasons win)."""
+def utc_time(text: pl.Expr) -> pl.Expr:
+    """ISO 8601 text with a zone as a UTC millisecond time; null when it is not one."""
+    return text.str.to_datetime(ISO_8601, time_unit="ms", time_zone="UTC", strict=False)
+
+
+def reject_where(frame: pl.DataFrame, *checks: tuple[pl.Expr, str | pl.Expr]) -> pl.DataFrame:
+    """Give rows their first failing check's reason (earlier reasons win).
+
+    A reason is fixed text, or an expression computed per row (to name the value seen).
+    """
     if not checks:
         return frame
     expr: pl.Expr = pl.lit(None, dtype=pl.String)
     for condition, reason in reversed(checks):
-        expr = pl.when(condition.fill_null(value=False)).then(pl.lit(reason)).otherwise(expr)
+        text = pl.lit(reason) if isinstance(reason, str) else reason.cast(pl.String)
+        expr = pl.when(condition.fill_null(value=False)).then(text).otherwise(expr)
     if REASON in frame.columns:
         return frame.with_columns(pl.coalesce(pl.col(REASON), expr).alias(REASON))
     return frame.with_columns(expr.alias(REASON))

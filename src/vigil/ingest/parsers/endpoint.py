@@ -34,7 +34,6 @@ from vigil.ingest.parsers.base import (
     LOG_FORMAT,
     PRODUCT_NAME,
     PRODUCT_VENDOR,
-    REASON,
     Parser,
     decode_json,
     indexed,
@@ -42,10 +41,10 @@ from vigil.ingest.parsers.base import (
     parsers,
     reject_where,
     split_rejected,
+    utc_time,
 )
 from vigil.ingest.types import ParseResult, RawRecords
 
-ISO_8601 = "%Y-%m-%dT%H:%M:%S%.f%#z"
 REGULAR_FILE = 1
 UNSET_AUID = "4294967295"
 LAUNCH, TERMINATE, OTHER = 1, 2, 99
@@ -441,7 +440,7 @@ def windows_time(text: pl.Expr) -> pl.Expr:
     """ISO 8601 (up to 100 ns), `/Date(ms)/` from PowerShell, or `2026-11-23 08:00:00.123`."""
     ms = text.str.extract(r"^/Date\((-?\d+)", 1).cast(pl.Int64, strict=False)
     return pl.coalesce(
-        text.str.to_datetime(ISO_8601, time_unit="ms", time_zone="UTC", strict=False),
+        utc_time(text),
         ms.cast(pl.Datetime("ms", "UTC")),
         text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="ms", time_zone="UTC", strict=False),
     )
@@ -507,11 +506,8 @@ class WindowsEvent(Parser):
         unmapped = pl.format(
             "Windows event {} of channel {} has no mapping", event_id, pl.col("_channel")
         )
-        frame = reject_where(frame, (event_id.is_null(), "no EventID"))
-        frame = frame.with_columns(
-            pl.coalesce(pl.col(REASON), pl.when(pl.col("_class").is_null()).then(unmapped)).alias(
-                REASON
-            )
+        frame = reject_where(
+            frame, (event_id.is_null(), "no EventID"), (pl.col("_class").is_null(), unmapped)
         )
         frame = reject_where(
             frame,

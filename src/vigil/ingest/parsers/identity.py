@@ -36,10 +36,10 @@ from vigil.ingest.parsers.base import (
     parse_with,
     parsers,
     reject_where,
+    utc_time,
 )
 from vigil.ingest.types import ParseResult, RawRecords
 
-ISO_8601 = "%Y-%m-%dT%H:%M:%S%.f%#z"
 LOGON, LOGOFF, OTHER = 1, 2, 99
 STATUS = {"SUCCESS": 1, "ALLOW": 1, "FAILURE": 2, "DENY": 2}
 """Okta outcome.result -> OCSF status_id; anything else is Other (99)."""
@@ -108,9 +108,7 @@ class OktaSignIn(Parser):
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(REASON))
         actor = pl.col("actor").struct
         frame = frame.with_columns(
-            pl.col("published")
-            .str.to_datetime(ISO_8601, time_unit="ms", time_zone="UTC", strict=False)
-            .alias("_time"),
+            utc_time(pl.col("published")).alias("_time"),
             pl.coalesce(actor.field("alternateId"), actor.field("id")).alias("_user"),
         )
         frame = reject_where(

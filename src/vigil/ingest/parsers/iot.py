@@ -45,10 +45,10 @@ from vigil.ingest.parsers.base import (
     parse_with,
     parsers,
     reject_where,
+    utc_time,
 )
 from vigil.ingest.types import ParseResult, RawRecords
 
-ISO_8601 = "%Y-%m-%dT%H:%M:%S%.f%#z"
 TOPIC = r"^stores/([^/]+)/iot/([^/]+)(?:/|$)"
 COLLECT, OTHER = 2, 99
 IOT_DEVICE = 7  # OCSF device type_id "IOT"
@@ -72,11 +72,6 @@ PAYLOAD = pl.Struct(
 )
 MESSAGE = pl.Struct({"ts": pl.String(), "topic": pl.String(), "payload": PAYLOAD})
 LOAD = ("uptime_s", "cpu_pct", "mem_pct", "connections")
-
-
-def utc_time(text: pl.Expr) -> pl.Expr:
-    """ISO 8601 text (`Z` or an offset) as a UTC millisecond time; null when unreadable."""
-    return text.str.to_datetime(ISO_8601, time_unit="ms", time_zone="UTC", strict=False)
 
 
 @parsers.register("iot_mqtt")

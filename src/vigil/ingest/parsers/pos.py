@@ -33,11 +33,10 @@ from vigil.ingest.parsers.base import (
     parse_with,
     parsers,
     reject_where,
+    utc_time,
 )
 from vigil.ingest.types import ParseResult, RawRecords
 
-ISO_TIME = "%Y-%m-%dT%H:%M:%S%.f%#z"
-"""ISO 8601 with a zone (`Z` or `+01:00`); a time without one is ambiguous across stores."""
 TIME_REASON = "is missing or not an ISO 8601 time with a zone, e.g. 2026-11-23T09:29:34.488Z"
 OTHER_DEVICE = 99
 """OCSF device type_id Other: tills, door controllers and panels have no OCSF type."""
@@ -45,32 +44,22 @@ OTHER_DEVICE = 99
 
 def iso_time(name: str) -> pl.Expr:
     """A text column of ISO 8601 times with zones as UTC milliseconds (null if not one)."""
-    return (
-        pl.col(name)
-        .str.to_datetime(ISO_TIME, time_unit="ms", time_zone="UTC", strict=False)
-        .alias(name)
-    )
-
-
-def reject_with(frame: pl.DataFrame, condition: pl.Expr, reason: pl.Expr) -> pl.DataFrame:
-    """Like `reject_where`, with a reason computed per row (earlier reasons still win)."""
-    reason = pl.when(condition.fill_null(value=False)).then(reason).otherwise(None)
-    if REASON in frame.columns:
-        return frame.with_columns(pl.coalesce(pl.col(REASON), reason).alias(REASON))
-    return frame.with_columns(reason.cast(pl.String).alias(REASON))
+    return utc_time(pl.col(name)).alias(name)
 
 
 def reject_other_schemas(frame: pl.DataFrame, supported: Sequence[str]) -> pl.DataFrame:
     """Reject records without `schema`, or with a version this parser does not read."""
     names = ", ".join(supported)
     schema = pl.col("schema")
-    frame = reject_where(frame, (schema.is_null(), f"no schema field (supported: {names})"))
-    return reject_with(
+    return reject_where(
         frame,
-        ~schema.is_in(list(supported)),
-        pl.lit("schema ")
-        + schema.str.slice(0, 40)
-        + pl.lit(f" is not supported (supported: {names})"),
+        (schema.is_null(), f"no schema field (supported: {names})"),
+        (
+            ~schema.is_in(list(supported)),
+            pl.lit("schema ")
+            + schema.str.slice(0, 40)
+            + pl.lit(f" is not supported (supported: {names})"),
+        ),
     )
 
 

@@ -9,6 +9,7 @@ default layout.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -195,9 +196,9 @@ class ZeekLog(Parser):
         """Helper columns `mapping` needs that one expression cannot make."""
         return frame
 
+    @abstractmethod
     def mapping(self) -> list[pl.Expr]:
         """OCSF columns from the typed Zeek fields."""
-        raise NotImplementedError
 
     def common(self) -> list[pl.Expr]:
         """Columns every Zeek log shares: time, product, the connection 4-tuple."""
