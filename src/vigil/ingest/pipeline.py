@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from vigil.events import EventBatch, OcsfEvent, short_name
 from vigil.ingest.pan import mask_pans
@@ -103,8 +104,9 @@ class Ingestor:
                     batch = self.enrich(batch)
                 self.lake.append(batch, batch_id)
                 report.events[short_name(event_class)] = len(batch)
-            self._dead_letters(records, result.rejected, batch_id, parser.name)
-            self._count(report)
+            with self.database.session() as session:  # one transaction per chunk
+                self._dead_letters(session, records, result.rejected, batch_id, parser.name)
+                self._count(session, report)
         if result.rejected:
             logger.warning(
                 "%s: %d of %d record(s) rejected",
@@ -115,56 +117,59 @@ class Ingestor:
         return report
 
     def _dead_letters(
-        self, records: RawRecords, rejected: list[Rejected], batch_id: str | None, format_name: str
+        self,
+        session: Session,
+        records: RawRecords,
+        rejected: list[Rejected],
+        batch_id: str | None,
+        format_name: str,
     ) -> None:
         if not rejected and batch_id is None:
             return
         now = datetime.now(UTC)
-        with self.database.session() as session:
-            if batch_id is not None:
-                session.execute(
-                    delete(DeadLetter).where(
-                        DeadLetter.source == records.source, DeadLetter.batch_uid == batch_id
-                    )
+        if batch_id is not None:
+            session.execute(
+                delete(DeadLetter).where(
+                    DeadLetter.source == records.source, DeadLetter.batch_uid == batch_id
                 )
-            session.add_all(
-                DeadLetter(
-                    at=now,
-                    source=records.source,
-                    position=records.position(item.index),
-                    reason=f"{format_name}: {item.reason}"[:4000],
-                    raw=str(records.text[item.index])[:65536],
-                    batch_uid=batch_id,
-                )
-                for item in rejected
             )
+        session.add_all(
+            DeadLetter(
+                at=now,
+                source=records.source,
+                position=records.position(item.index),
+                reason=f"{format_name}: {item.reason}"[:4000],
+                raw=str(records.text[item.index])[:65536],
+                batch_uid=batch_id,
+            )
+            for item in rejected
+        )
 
-    def _count(self, report: ChunkReport) -> None:
+    def _count(self, session: Session, report: ChunkReport) -> None:
         now = datetime.now(UTC)
-        with self.database.session() as session:
-            row = session.get(IngestSource, report.source, with_for_update=True)
-            if row is None:
-                row = IngestSource(
-                    source=report.source,
-                    format=report.format,
-                    records=0,
-                    events=0,
-                    rejected=0,
-                    skipped=0,
-                    pans_masked=0,
-                    recoded=0,
-                    first_at=now,
-                    last_at=now,
-                )
-                session.add(row)
-            row.format = report.format
-            row.records += report.records
-            row.events += report.total_events
-            row.rejected += report.rejected
-            row.skipped += report.skipped
-            row.pans_masked += report.pans_masked
-            row.recoded += report.recoded
-            row.last_at = now
+        row = session.get(IngestSource, report.source, with_for_update=True)
+        if row is None:
+            row = IngestSource(
+                source=report.source,
+                format=report.format,
+                records=0,
+                events=0,
+                rejected=0,
+                skipped=0,
+                pans_masked=0,
+                recoded=0,
+                first_at=now,
+                last_at=now,
+            )
+            session.add(row)
+        row.format = report.format
+        row.records += report.records
+        row.events += report.total_events
+        row.rejected += report.rejected
+        row.skipped += report.skipped
+        row.pans_masked += report.pans_masked
+        row.recoded += report.recoded
+        row.last_at = now
 
 
 def _merge(event_class: type[OcsfEvent], batches: list[EventBatch]) -> EventBatch:
