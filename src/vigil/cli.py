@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vigil import __version__
+from vigil.cli_detect import detect_app, eval_command
 from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text, load_settings
 from vigil.estate import Estate, EstateFileError, load_estate, sample_estate_text
 from vigil.events.docs import render_markdown
@@ -46,6 +47,8 @@ lake_app = typer.Typer(help="The event lake.", no_args_is_help=True)
 app.add_typer(estate_app, name="estate")
 app.add_typer(events_app, name="events")
 app.add_typer(lake_app, name="lake")
+app.add_typer(detect_app, name="detect")
+app.command("eval")(eval_command)
 
 out = Console()
 err = Console(stderr=True)

@@ -19,7 +19,7 @@ from vigil.estate.types import Estate
 SAMPLE_ESTATE = "sample_estate.yaml"
 
 
-def _line_of(tree: Any, path: tuple[str | int, ...]) -> int | None:
+def line_of(tree: Any, path: tuple[str | int, ...]) -> int | None:
     """1-based line of the deepest node of `path` that exists in the YAML tree."""
     line: int | None = None
     node = tree
@@ -63,10 +63,10 @@ def parse_estate(text: str, source: str = "<estate>") -> Estate:
             message = item["msg"]
             if item["type"] == "extra_forbidden":
                 message = "unknown field"
-            problems.append(Problem(source, _line_of(tree, path), _dotted(path), message))
+            problems.append(Problem(source, line_of(tree, path), _dotted(path), message))
         raise EstateFileError(problems) from error
     problems = [
-        Problem(source, _line_of(tree, path), _dotted(path), message)
+        Problem(source, line_of(tree, path), _dotted(path), message)
         for check in CHECKS
         for path, message in check(estate)
     ]

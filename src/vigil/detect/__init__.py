@@ -1,0 +1,1 @@
+"""Detection: rules (Sigma and native) and ML detectors over columnar batches, raising alerts."""

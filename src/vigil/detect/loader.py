@@ -1,0 +1,159 @@
+"""Load rules from YAML: native kinds and Sigma rules, every problem as `file:line`.
+
+A file holds one or more YAML documents (`---`). A document with a `kind` is a
+native rule (threshold, velocity, distinct, sequence, new_value, match,
+baseline, detector); one with `detection` or `correlation` is a Sigma rule.
+`lint_rules` reports every broken rule of every file at once; `load_rules`
+raises `LintError` with all of them, so a broken rule never half-loads a set.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from vigil.detect.explain import check_template
+from vigil.detect.rules import Rule, kinds
+from vigil.detect.types import LintError, RuleError
+from vigil.estate.loader import line_of
+from vigil.plugins import PluginNotFoundError
+
+PACK = "pack"
+"""Folder of the retail pack inside the package."""
+
+
+def pack_files() -> list[Path]:
+    """The shipped retail pack's rule files."""
+    folder = resources.files("vigil.detect").joinpath(PACK)
+    with resources.as_file(folder) as path:
+        return sorted(Path(path).glob("*.yaml"))
+
+
+def rule_files(paths: Sequence[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"}))
+        else:
+            found.append(path)
+    return found
+
+
+def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
+    """(first line, parsed document) for each YAML document of a file."""
+    yaml = YAML(typ="rt")
+    try:
+        for document in yaml.load_all(io.StringIO(text)):
+            line = document.lc.line + 1 if isinstance(document, CommentedMap) else 1
+            yield line, document
+    except MarkedYAMLError as error:
+        mark = error.problem_mark
+        raise RuleError(
+            f"malformed YAML: {error.problem}", name, None if mark is None else mark.line + 1
+        ) from error
+    except YAMLError as error:
+        raise RuleError(f"malformed YAML: {error}", name) from error
+
+
+def parse_rule(document: Any, name: str, line: int) -> Rule:
+    """One native rule from its YAML document."""
+    origin = f"{name}:{line}"
+    if not isinstance(document, dict):
+        raise RuleError("a rule is a YAML mapping", name, line)
+    kind = document.get("kind")
+    if not isinstance(kind, str):
+        raise RuleError("missing `kind` (threshold, velocity, distinct, ...)", name, line)
+    try:
+        rule_type = kinds.get(kind)
+    except PluginNotFoundError as error:
+        raise RuleError(str(error), name, line_of(document, ("kind",)) or line) from None
+    try:
+        spec = rule_type.spec_type.model_validate(dict(document))
+    except ValidationError as error:
+        item = error.errors()[0]
+        path = tuple(part for part in item["loc"] if isinstance(part, str | int))
+        message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
+        where = ".".join(str(part) for part in path)
+        raise RuleError(
+            f"{where}: {message}" if where else message, name, line_of(document, path) or line
+        ) from None
+    problems = check_template(spec.explanation)
+    if problems:
+        raise RuleError(problems[0], name, line_of(document, ("explanation",)) or line)
+    return rule_type(spec, origin)
+
+
+def _parse_file(path: Path) -> tuple[list[Rule], list[RuleError]]:
+    name = str(path)
+    rules: list[Rule] = []
+    errors: list[RuleError] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+        documents = list(_documents(text, name))
+    except (OSError, UnicodeDecodeError) as error:
+        return [], [RuleError(f"cannot read: {error}", name)]
+    except RuleError as error:
+        return [], [error]
+    if any(_is_sigma(document) for _, document in documents):
+        from vigil.detect.rules.sigma import sigma_rules
+
+        try:
+            rules.extend(sigma_rules(text, name))
+        except RuleError as error:
+            errors.append(error)
+    for line, document in documents:
+        if document is None or _is_sigma(document):
+            continue
+        try:
+            rules.append(parse_rule(document, name, line))
+        except RuleError as error:
+            errors.append(error)
+    return rules, errors
+
+
+def _is_sigma(document: Any) -> bool:
+    return isinstance(document, dict) and ("detection" in document or "correlation" in document)
+
+
+def lint_rules(paths: Sequence[Path]) -> tuple[list[Rule], list[RuleError]]:
+    """Every rule that loads, and every error, across all files; ids must be unique."""
+    rules: list[Rule] = []
+    errors: list[RuleError] = []
+    for path in rule_files(paths):
+        found, problems = _parse_file(path)
+        rules.extend(found)
+        errors.extend(problems)
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.meta.uid in seen:
+            file, _, line = rule.origin.rpartition(":")
+            errors.append(
+                RuleError(
+                    f"rule id {rule.meta.uid!r} is also used at {seen[rule.meta.uid]}",
+                    file,
+                    int(line) if line.isdigit() else None,
+                )
+            )
+        seen.setdefault(rule.meta.uid, rule.origin)
+    return rules, errors
+
+
+def load_rules(paths: Sequence[Path]) -> list[Rule]:
+    """The rules of these files and folders; `LintError` listing every problem if any."""
+    rules, errors = lint_rules(paths)
+    if errors:
+        raise LintError(errors)
+    return rules
+
+
+def load_pack() -> list[Rule]:
+    """The shipped retail pack, fresh state."""
+    return load_rules(pack_files())

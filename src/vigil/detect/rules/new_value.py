@@ -1,0 +1,142 @@
+"""New value: the first time a key shows a value ("this terminal never talked to that IP").
+
+    kind: new_value
+    class: network_activity
+    where: {src_endpoint.zone: cardholder_data}
+    key: [src_endpoint.uid]
+    value: [dst_endpoint.ip, dst_endpoint.port]
+    learn_for: 1d
+
+For `learn_for` of event time after the first event it sees, the rule only
+learns; after that, a (key, value) pair it has not seen raises an alert and is
+remembered. Values not seen again for `forget_after` are forgotten, so state
+stays bounded and a value that returns after months is new again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import ClassVar, Literal
+
+import polars as pl
+from pydantic import Field
+
+from vigil.detect.rules.base import (
+    Duration,
+    EventFilter,
+    Rule,
+    RuleSpec,
+    check_columns,
+    class_schema,
+    compile_where,
+    kinds,
+)
+from vigil.detect.types import TIME, Alert, RuleError
+
+
+class NewValueSpec(RuleSpec, EventFilter):
+    kind: Literal["new_value"] = "new_value"
+    key: list[str] = Field(default_factory=list, description="Whose values: empty = everyone's.")
+    value: list[str] = Field(min_length=1, description="Columns that make up the value.")
+    group_by: list[str] | None = Field(
+        default=None,
+        description="Key columns repeats are suppressed by (default: `key` and `value`).",
+    )
+    learn_for: Duration = Field(
+        default=timedelta(days=1), description="Event time spent learning before alerting."
+    )
+    forget_after: Duration = Field(
+        default=timedelta(days=30), description="A value unseen this long is new again."
+    )
+
+
+@kinds.register("new_value")
+class NewValue(Rule):
+    """A (key, value) pair never seen before, after a learning period."""
+
+    spec_type: ClassVar[type[RuleSpec]] = NewValueSpec
+    spec: NewValueSpec
+
+    def __init__(self, spec: RuleSpec, origin: str) -> None:
+        super().__init__(spec, origin)
+        if not isinstance(spec, NewValueSpec):
+            raise RuleError("new_value needs a new_value spec", origin)
+        schema = class_schema(spec.event_class)
+        check_columns(schema, [*spec.key, *spec.value, *(spec.group_by or [])], origin)
+        self.where = compile_where(spec.where, schema, origin)
+        self.columns = [*spec.key, *spec.value]
+        self._seen = pl.DataFrame()
+        self._learning_until: datetime | None = None
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return (self.spec.event_class,)
+
+    @property
+    def suppress(self) -> timedelta:
+        return self.spec.suppress or timedelta(hours=1)
+
+    def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
+        matched = frame.filter(self.where).drop_nulls(self.columns)
+        if matched.is_empty():
+            self._prune(watermark)
+            return []
+        if self._learning_until is None:
+            first = matched.get_column(TIME).min()
+            if isinstance(first, datetime):
+                self._learning_until = first + self.spec.learn_for
+        extra = [c for c in self.spec.group_by or [] if c not in self.columns]
+        pairs = (
+            matched.sort(TIME)
+            .group_by(self.columns)
+            .agg(
+                pl.col(TIME).min().alias("_first"),
+                pl.col(TIME).max().alias("_seen"),
+                *(pl.col(c).first() for c in extra),
+            )
+        )
+        new = (
+            pairs
+            if self._seen.is_empty()
+            else pairs.join(
+                self._seen.select(self.columns), on=self.columns, how="anti", nulls_equal=True
+            )
+        )
+        if self._learning_until is not None:
+            new = new.filter(pl.col("_first") >= self._learning_until)
+        self._remember(pairs)
+        found: list[Alert] = []
+        if not new.is_empty():
+            hits = new.with_columns(pl.col("_first").alias("_last")).drop("_seen")
+            by = self.columns if self.spec.group_by is None else self.spec.group_by
+            found = self.alerts(hits, by, self._evidence(matched), event_class)
+        self._prune(watermark)
+        return found
+
+    def _evidence(self, matched: pl.DataFrame):  # type: ignore[no-untyped-def]
+        columns = self.columns
+
+        def rows(fired: pl.DataFrame) -> pl.DataFrame:
+            joined = matched.join(
+                fired.select(*columns, "_hit", "_first"), on=columns, how="inner", nulls_equal=True
+            )
+            return (
+                joined.filter(pl.col(TIME) == pl.col("_first"))
+                .drop("_first")
+                .group_by("_hit", maintain_order=True)
+                .head(1)
+            )
+
+        return rows
+
+    def _remember(self, pairs: pl.DataFrame) -> None:
+        latest = pairs.select(*self.columns, "_seen")
+        merged = (
+            pl.concat([self._seen, latest], how="vertical_relaxed") if len(self._seen) else latest
+        )
+        self._seen = merged.group_by(self.columns).agg(pl.col("_seen").max())
+
+    def _prune(self, watermark: datetime) -> None:
+        if len(self._seen):
+            self._seen = self._seen.filter(pl.col("_seen") >= watermark - self.spec.forget_after)
+        self.prune_suppression(watermark)
