@@ -91,7 +91,14 @@ WEB = truth("t2", "card_testing", "fraud", stores=(), ip=["174.50.86.153"])
         ("shared device", MALWARE, alert("r", 10, store="001", device="s001-pos-01"), True),
         ("case-insensitive", MALWARE, alert("r", 10, store="001", device="S001-POS-01"), True),
         ("other store", MALWARE, alert("r", 10, store="002", device="s001-pos-01"), False),
-        ("no store on alert", MALWARE, alert("r", 10, device="s001-pos-01"), False),
+        # An identity provider's event has no store: a shared entity is enough.
+        ("no store on alert, shared device", MALWARE, alert("r", 10, device="s001-pos-01"), True),
+        (
+            "no store on alert, same use case only",
+            MALWARE,
+            alert("r", 10, use_case="pos_malware"),
+            False,
+        ),
         ("estate-wide instance", WEB, alert("r", 10, store="009", ip="174.50.86.153"), True),
         ("estate-wide, no store", WEB, alert("r", 10, ip="174.50.86.153"), True),
         ("5 min early", MALWARE, alert("r", -5, store="001", ip="10.0.11.11"), True),
