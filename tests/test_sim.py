@@ -255,3 +255,21 @@ def test_scan_avoidance_sessions_look_unlike_honest_ones(run: Path) -> None:
     assert honest["scans_without_registration"].mean() < 1.0
     assert flagged.filter(pl.col("fraud"))["scans_without_registration"].min() >= 5
     assert 0.05 < honest.filter(pl.col("attendant_interventions") > 0).height / honest.height < 0.2
+
+
+def test_a_scenario_erased_by_another_leaves_no_ground_truth(tmp_path: Path) -> None:
+    """An intrusion at 01:00 in a store that only opens later never happened: no truth for it."""
+    world = World(generate_estate(1, seed=5), START, days=1, seed=5)
+    store = world.estate.stores[0].uid
+    chosen = [
+        scenarios.get("store_opening")(ScenarioParams(store=store)),
+        scenarios.get("insider_after_hours")(ScenarioParams(store=store, at_hours=1)),
+        scenarios.get("card_testing")(),  # the web shop is not the store: untouched
+    ]
+    result = simulate(world, chosen, tmp_path / "opening")
+    assert sorted(record.scenario for record in result.truth) == ["card_testing", "store_opening"]
+    without = simulate(world, chosen[1:], tmp_path / "open")  # the control: it does happen
+    assert sorted(record.scenario for record in without.truth) == [
+        "card_testing",
+        "insider_after_hours",
+    ]

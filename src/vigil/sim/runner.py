@@ -49,7 +49,9 @@ def simulate(
 ) -> SimResult:
     """Generate every source for every store, add the scenarios, write the files."""
     started = time.perf_counter()
-    injected, amendments, truth = _inject(world, chosen)
+    injected, amendments, tagged = _inject(world, chosen)
+    written: dict[int, int] = {}
+    kept: dict[int, int] = {}
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -76,8 +78,12 @@ def simulate(
         # A scenario's amendments change the benign rows and other scenarios' rows, not its own
         # (a store that has not opened yet sends nothing, whoever would have written it).
         mine = [(-1, f) for f in frames] + injected.get(name, [])
+        for who, f in mine:
+            written[who] = written.get(who, 0) + f.height
         for author, amendment in amendments.get(name, []):
             mine = [(who, f if who == author else amendment.apply(f)) for who, f in mine]
+        for who, f in mine:
+            kept[who] = kept.get(who, 0) + f.height
         frames = [f for _, f in mine]
         frame = pl.concat(frames, how="vertical").sort("ts", maintain_order=True)
         if name in wanted:
@@ -101,6 +107,10 @@ def simulate(
         sizes[name] = path.stat().st_size
         if progress is not None:
             progress(name)
+    # A scenario whose every row another one removed (an attack in a store before it
+    # opened) did not happen: its ground truth goes too, so nothing undetectable is scored.
+    erased = {who for who, count in written.items() if who >= 0 and count and not kept.get(who)}
+    truth = [record for who, record in tagged if who not in erased]
     truth.sort(key=lambda record: (record.start, record.uid))
     with (out / "truth.jsonl").open("w", encoding="utf-8") as handle:
         for record in truth:
@@ -128,20 +138,20 @@ def _inject(
 ) -> tuple[
     dict[str, list[tuple[int, pl.DataFrame]]],
     dict[str, list[tuple[int, Amendment]]],
-    list[TruthRecord],
+    list[tuple[int, TruthRecord]],
 ]:
     """Every scenario's rows and amendments, by source and tagged with the scenario's
     position, and the ground truth."""
     injected: dict[str, list[tuple[int, pl.DataFrame]]] = {}
     amendments: dict[str, list[tuple[int, Amendment]]] = {}
-    truth: list[TruthRecord] = []
+    truth: list[tuple[int, TruthRecord]] = []
     for index, scenario in enumerate(chosen):
         injection = scenario.inject(world)
         for name, frames in injection.rows.items():
             injected.setdefault(name, []).extend((index, f) for f in frames)
         for name, changes in injection.amendments.items():
             amendments.setdefault(name, []).extend((index, c) for c in changes)
-        truth.extend(injection.truth)
+        truth.extend((index, record) for record in injection.truth)
     unknown = (set(injected) | set(amendments)) - set(sources.names())
     if unknown:
         raise SimError(f"scenarios wrote to unknown sources: {', '.join(sorted(unknown))}")

@@ -1,6 +1,6 @@
 """Native rule kinds; importing this package registers them all."""
 
-from vigil.detect.rules import aggregate, match, new_value, sequence
+from vigil.detect.rules import aggregate, match, new_value, scored, sequence
 from vigil.detect.rules.base import Rule, RuleSpec, kinds
 
-__all__ = ["Rule", "RuleSpec", "aggregate", "kinds", "match", "new_value", "sequence"]
+__all__ = ["Rule", "RuleSpec", "aggregate", "kinds", "match", "new_value", "scored", "sequence"]
