@@ -31,10 +31,10 @@ PACK = "pack"
 
 
 def pack_files() -> list[Path]:
-    """The shipped retail pack's rule files."""
+    """The shipped retail pack's rule files, native and Sigma (`pack/sigma/`)."""
     folder = resources.files("vigil.detect").joinpath(PACK)
     with resources.as_file(folder) as path:
-        return sorted(Path(path).glob("*.yaml"))
+        return sorted([*Path(path).glob("*.yaml"), *Path(path).glob("sigma/*.yaml")])
 
 
 def rule_files(paths: Sequence[Path]) -> list[Path]:
