@@ -290,18 +290,35 @@ def _serve_connectors(data: Path, config: Path | None) -> None:
     settings = _settings(data)
     if not settings.lake_path.is_dir():
         raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+    from vigil.detect.engine import Engine
+    from vigil.detect.live import LiveDetection
+    from vigil.detect.loader import load_pack
+
+    estate = _estate(settings.estate_path) if settings.estate_path.exists() else None
     database = _open_database(settings)
+    live = LiveDetection(Engine(load_pack(), estate), database)
+    ingestor = Ingestor(
+        Lake(settings.lake_path),
+        database,
+        Enricher(estate) if estate is not None else None,
+        observe=live,
+    )
     try:
-        running = serve.build(
-            serve.load_connectors(config), Ingestor(Lake(settings.lake_path), database)
+        running = serve.build(serve.load_connectors(config), ingestor)
+        out.print(
+            f"Serving {len(running)} connector(s), detecting with the retail pack; Ctrl-C stops."
         )
-        out.print(f"Serving {len(running)} connector(s); Ctrl-C stops.")
-        totals = serve.serve_forever(running, lambda reports: out.print(serve.summary(reports)))
+        totals = serve.serve_forever(
+            running,
+            lambda reports: out.print(
+                f"{serve.summary(reports)}; {live.alerts} alert(s), {live.late} late"
+            ),
+        )
     except (IngestError, StoreError, OSError) as error:
         raise _fail(str(error)) from error
     finally:
         database.close()
-    out.print(f"Stopped. {serve.summary(totals)}")
+    out.print(f"Stopped. {serve.summary(totals)}; {live.alerts} alert(s) stored.")
 
 
 def _ingest_paths(

@@ -33,6 +33,8 @@ from vigil.store.models import DeadLetter, IngestSource
 logger = logging.getLogger(__name__)
 
 Enrich = Callable[[EventBatch], EventBatch]
+Observe = Callable[[EventBatch], None]
+"""Called with every stored batch (enriched), in order, one call at a time: live detection."""
 """Adds context to a batch (store, asset, segment, identity, country); see `vigil.ingest.enrich`."""
 
 
@@ -66,10 +68,17 @@ class ChunkReport:
 class Ingestor:
     """Parse, enrich and store chunks of raw records; safe to call from several threads."""
 
-    def __init__(self, lake: Lake, database: Database, enrich: Enrich | None = None) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        database: Database,
+        enrich: Enrich | None = None,
+        observe: Observe | None = None,
+    ) -> None:
         self.lake = lake
         self.database = database
         self.enrich = enrich
+        self.observe = observe
         self._lock = threading.Lock()
 
     def ingest(
@@ -104,6 +113,8 @@ class Ingestor:
                     batch = self.enrich(batch)
                 self.lake.append(batch, batch_id)
                 report.events[short_name(event_class)] = len(batch)
+                if self.observe is not None:
+                    self.observe(batch)
             with self.database.session() as session:  # one transaction per chunk
                 self._dead_letters(session, records, result.rejected, batch_id, parser.name)
                 self._count(session, report)
