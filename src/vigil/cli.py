@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vigil import __version__
-from vigil.cli_detect import detect_app, eval_command
+from vigil.cli_detect import demo_detections, detect_app, eval_command
 from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text, load_settings
 from vigil.estate import Estate, EstateFileError, load_estate, sample_estate_text
 from vigil.events.docs import render_markdown
@@ -451,6 +451,7 @@ def demo(
         except StoreError as error:
             raise _fail(str(error)) from error
     _print_after_hours(estate, lake)
+    demo_detections(lake, estate, database)
 
     entries = database.verify_audit()
     database.close()

@@ -19,6 +19,9 @@ from vigil.detect.loader import lint_rules, load_pack, load_rules, pack_files
 from vigil.detect.rules import Rule
 from vigil.detect.sink import alert_record, store_alerts
 from vigil.detect.types import Alert, LintError
+from vigil.estate import Estate
+from vigil.store.database import Database
+from vigil.store.lake import Lake
 
 detect_app = typer.Typer(help="Detection rules: lint, list, backtest, run.", no_args_is_help=True)
 out = Console()
@@ -137,6 +140,20 @@ def run(
     out.print(f"{len(alerts)} alert(s) over {events:,} events, {new} new in the database")
 
 
+def demo_detections(lake: Lake, estate: Estate, database: Database) -> None:
+    """The demo's detection step: the pack over the lake, alerts stored and shown."""
+    from vigil.eval.replay import replay
+
+    engine = Engine(load_pack(), estate)
+    result = replay(lake, engine)
+    new = store_alerts(database, result.alerts)
+    out.print(
+        f"\n[bold]Detections[/]: {len(engine.rules)} rules of the retail pack over "
+        f"{result.events:,} events raised {len(result.alerts)} alert(s) ({new} stored)."
+    )
+    _print_alerts(result.alerts, as_json=False)
+
+
 def _print_alerts(alerts: list[Alert], as_json: bool) -> None:
     if as_json:
         for alert in alerts:
@@ -146,7 +163,7 @@ def _print_alerts(alerts: list[Alert], as_json: bool) -> None:
     for alert in alerts:
         table.add_row(
             alert.time.strftime("%Y-%m-%d %H:%M:%S"),
-            alert.rule.uid,
+            alert.rule.title,
             alert.rule.severity.name.lower(),
             ", ".join(f"{k}={v}" for k, v in alert.entities.items()),
             alert.explanation,
