@@ -15,10 +15,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import ingest, lake, sim
+from bench import detect, ingest, lake, sigma, sim
 from bench.types import Figure
 
-BENCHMARKS = {"ingest": ingest.run, "lake": lake.run, "sim": sim.run}
+BENCHMARKS = {
+    "detect": detect.run,
+    "ingest": ingest.run,
+    "lake": lake.run,
+    "sim": sim.run,
+    "sigma": sigma.run,
+}
 RESULTS = Path(__file__).parent / "results"
 
 

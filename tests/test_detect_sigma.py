@@ -332,7 +332,7 @@ def test_community_sqli_webserver_rule() -> None:
     [detection] = load_sigma(SQLI, "rules/sqli.yml")
     assert isinstance(detection, SigmaDetection)
     assert detection.event_class == "http_activity"
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "http_request.http_method": "GET",
             "http_request.url.query_string": "id=1 union select null,null--",
@@ -760,3 +760,39 @@ def test_lint_reports_every_broken_rule(tmp_path: Path) -> None:
     assert all(error.line is not None for error in errors)
     warned = lint_sigma([tmp_path / "good.yml"], warnings=True)
     assert warned == []
+
+
+WINDOWS_SPRAY = """title: Failed logon (Windows)
+name: win_failed_logon
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 4625}
+  condition: sel
+---
+title: Password spray from one address
+correlation:
+  type: value_count
+  rules: win_failed_logon
+  group-by: [IpAddress]
+  timespan: 5m
+  condition: {field: TargetUserName, gte: 3}
+"""
+
+
+def test_correlation_on_windows_security_maps_group_by() -> None:
+    """The pipeline turns `EventID: 4625` into `status_id: 2`; group-by must still be mapped."""
+    items = load_sigma(WINDOWS_SPRAY, "rules/spray.yml")
+    [corr] = [item for item in items if isinstance(item, SigmaCorrelation)]
+    assert corr.rules[0].event_class == "authentication"
+    assert corr.group_columns == (("src_endpoint.ip",),)
+    assert corr.value_columns == ("user.name",)
+    frames = logons(
+        (0, "a", 2, "10.0.0.9"),
+        (10, "b", 2, "10.0.0.9"),
+        (20, "c", 1, "10.0.0.9"),  # a success: not EventID 4625
+        (30, "d", 2, "10.0.0.9"),
+        (40, "e", 2, "10.0.0.7"),
+    )
+    frames = {"authentication": frames["authentication"].with_columns(activity_id=pl.lit(1))}
+    result = evaluate_correlation(corr, frames)
+    assert result.select("IpAddress", "count").to_dicts() == [{"IpAddress": "10.0.0.9", "count": 3}]

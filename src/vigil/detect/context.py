@@ -13,6 +13,7 @@ not one per event) and matched to events with an as-of join.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -58,7 +59,12 @@ def pos_columns(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 class Context:
-    """Adds the context columns to frames; caches trading intervals per store and day."""
+    """Adds the context columns to frames; caches trading intervals per store and day.
+
+    The interval tables of a set of stores over a span of days are built once
+    and reused by every batch that falls in it (a stream's batches do), so a
+    batch costs two as-of joins on its (store, time) columns.
+    """
 
     def __init__(self, estate: Estate | None) -> None:
         self.estate = estate
@@ -67,10 +73,21 @@ class Context:
         )
         self._days: dict[tuple[str, date], list[tuple[datetime, datetime]]] = {}
         self._peaks: dict[tuple[str, date], int] = {}
+        self._tables: dict[
+            tuple[tuple[str, ...], date, date], tuple[pl.DataFrame, pl.DataFrame]
+        ] = {}
 
-    def add(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The frame with `ctx.*` columns (null where the store is unknown)."""
-        return self._hours(pos_columns(frame))
+    def add(self, frame: pl.DataFrame, columns: Collection[str] | None = None) -> pl.DataFrame:
+        """The frame with `ctx.*` columns (null where the store is unknown).
+
+        `columns`: only these context columns are wanted (None: all of them).
+        """
+        wanted = set(CONTEXT_COLUMNS if columns is None else columns)
+        if wanted & {CARD, KEYED_ITEMS}:
+            frame = pos_columns(frame)
+        if wanted & {OPEN, LOCAL_HOUR, PEAK}:
+            frame = self._hours(frame)
+        return frame
 
     def _hours(self, frame: pl.DataFrame) -> pl.DataFrame:
         if frame.is_empty() or STORE not in frame.columns or not self._stores:
@@ -79,67 +96,98 @@ class Context:
                 pl.lit(None, pl.Int8).alias(LOCAL_HOUR),
                 pl.lit(0, pl.Int8).alias(PEAK),
             )
-        stores = [s for s in frame.get_column(STORE).unique().to_list() if s in self._stores]
-        span = frame.select(pl.col(TIME).min().alias("lo"), pl.col(TIME).max().alias("hi")).row(0)
-        lo, hi = (_aware(span[0]), _aware(span[1]))
+        stores = tuple(
+            sorted(s for s in frame.get_column(STORE).unique().to_list() if s in self._stores)
+        )
+        times = frame.get_column(TIME).cast(pl.Datetime("ms", "UTC"))
+        lo, hi = _aware(times.min()), _aware(times.max())  # type: ignore[arg-type]
+        opened, days = self._table(stores, lo.date(), hi.date())
+        rows = pl.DataFrame([frame.get_column(STORE), times])
+        ordered = times.is_sorted()
+        if not ordered:
+            rows = rows.with_row_index("_ctx_row").sort(TIME)
+        joined = rows.join_asof(
+            opened,
+            left_on=TIME,
+            right_on="_open_start",
+            by=STORE,
+            strategy="backward",
+            check_sortedness=False,
+        ).join_asof(
+            days,
+            left_on=TIME,
+            right_on="_day_start",
+            by=STORE,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        if not ordered:
+            joined = joined.sort("_ctx_row")
+        known = pl.col(STORE).is_in(list(stores))
+        columns = joined.select(
+            pl.when(known)
+            .then(pl.col("_open_end").is_not_null() & (pl.col(TIME) < pl.col("_open_end")))
+            .alias(OPEN),
+            pl.when(known)
+            .then(
+                ((pl.col(TIME).dt.epoch("s") / 3600 + pl.col("_offset")).floor() % 24).cast(pl.Int8)
+            )
+            .alias(LOCAL_HOUR),
+            pl.col("_peak").fill_null(0).alias(PEAK),
+        )
+        return frame.with_columns(columns)
+
+    def _table(
+        self, stores: tuple[str, ...], first_utc: date, last_utc: date
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Trading intervals and local days (with peak level and UTC offset) of the stores.
+
+        Covers every local day of events on UTC days `first_utc`..`last_utc`, and the
+        day before (a night's trading interval starts the day before).
+        """
+        key = (stores, first_utc, last_utc)
+        if key in self._tables:
+            return self._tables[key]
+        lo = datetime.combine(first_utc, datetime.min.time(), UTC)
+        hi = datetime.combine(last_utc + timedelta(days=1), datetime.min.time(), UTC)
         intervals: list[tuple[str, datetime, datetime]] = []
-        hours: list[tuple[str, datetime, datetime, int, float]] = []
+        hours: list[tuple[str, datetime, int, float]] = []
         for uid in stores:
             store = self._stores[uid]
             first = store.local(lo).date() - timedelta(days=1)
             last = store.local(hi).date()
             for offset in range((last - first).days + 1):
                 day = first + timedelta(days=offset)
-                peak = self._peak(store, day)
                 start = datetime.combine(day, datetime.min.time(), store.tz).astimezone(UTC)
-                end = datetime.combine(
-                    day + timedelta(days=1), datetime.min.time(), store.tz
-                ).astimezone(UTC)
-                hours.append((uid, start, end, peak, _offset_hours(store, start)))
+                hours.append((uid, start, self._peak(store, day), _offset_hours(store, start)))
                 intervals.extend((uid, a, b) for a, b in self._trading(store, day))
-        indexed = frame.with_row_index("_ctx_row")
-        opened = _as_of(indexed, intervals, ["_open_start", "_open_end"])
-        days = _as_of(
-            indexed,
-            [(uid, start, end) for uid, start, end, _, _ in hours],
-            ["_day_start", "_day_end"],
-        )
-        extra = pl.DataFrame(
+        moment = pl.Datetime("ms", "UTC")
+        opened = pl.DataFrame(
             {
-                "_day_start": [h[1] for h in hours],
+                STORE: [s[0] for s in intervals],
+                "_open_start": [s[1] for s in intervals],
+                "_open_end": [s[2] for s in intervals],
+            },
+            schema={STORE: pl.String, "_open_start": moment, "_open_end": moment},
+        ).sort("_open_start")
+        days = pl.DataFrame(
+            {
                 STORE: [h[0] for h in hours],
-                "_peak": [h[3] for h in hours],
-                "_offset": [h[4] for h in hours],
+                "_day_start": [h[1] for h in hours],
+                "_peak": [h[2] for h in hours],
+                "_offset": [h[3] for h in hours],
             },
             schema={
-                "_day_start": pl.Datetime("ms", "UTC"),
                 STORE: pl.String,
+                "_day_start": moment,
                 "_peak": pl.Int8,
                 "_offset": pl.Float64,
             },
-        )
-        days = days.join(extra, on=[STORE, "_day_start"], how="left")
-        known = pl.col(STORE).is_in(stores)
-        columns = (
-            indexed.select("_ctx_row", STORE, TIME)
-            .join(opened.select("_ctx_row", "_open_end"), on="_ctx_row", how="left")
-            .join(days.select("_ctx_row", "_peak", "_offset"), on="_ctx_row", how="left")
-            .sort("_ctx_row")
-            .select(
-                pl.when(known)
-                .then(pl.col("_open_end").is_not_null() & (pl.col(TIME) < pl.col("_open_end")))
-                .alias(OPEN),
-                pl.when(known)
-                .then(
-                    ((pl.col(TIME).dt.epoch("s") / 3600 + pl.col("_offset")).floor() % 24).cast(
-                        pl.Int8
-                    )
-                )
-                .alias(LOCAL_HOUR),
-                pl.col("_peak").fill_null(0).alias(PEAK),
-            )
-        )
-        return frame.with_columns(columns)
+        ).sort("_day_start")
+        if len(self._tables) > 64:  # a long replay walks through days: keep the cache small
+            self._tables.clear()
+        self._tables[key] = (opened, days)
+        return opened, days
 
     def _trading(self, store: Store, day: date) -> list[tuple[datetime, datetime]]:
         key = (store.uid, day)
@@ -169,30 +217,3 @@ def _aware(value: datetime) -> datetime:
 def _offset_hours(store: Store, moment: datetime) -> float:
     offset = store.local(moment).utcoffset()
     return 0.0 if offset is None else offset.total_seconds() / 3600
-
-
-def _as_of(
-    frame: pl.DataFrame, spans: list[tuple[str, datetime, datetime]], names: list[str]
-) -> pl.DataFrame:
-    """Each row with the latest span (per store) that starts at or before its time."""
-    table = pl.DataFrame(
-        {
-            STORE: [s[0] for s in spans],
-            names[0]: [s[1] for s in spans],
-            names[1]: [s[2] for s in spans],
-        },
-        schema={
-            STORE: pl.String,
-            names[0]: pl.Datetime("ms", "UTC"),
-            names[1]: pl.Datetime("ms", "UTC"),
-        },
-    ).sort(names[0])
-    rows = frame.select("_ctx_row", STORE, pl.col(TIME).cast(pl.Datetime("ms", "UTC"))).sort(TIME)
-    return rows.join_asof(
-        table,
-        left_on=TIME,
-        right_on=names[0],
-        by=STORE,
-        strategy="backward",
-        check_sortedness=False,
-    )

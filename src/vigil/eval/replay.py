@@ -6,7 +6,9 @@ month for one rule. Replay walks the span in windows of `step`; for each
 window it reads, for each class the engine's rules read, that window's rows
 (one DuckDB query, parameters bound, pruned to the window's day partitions),
 sorted by time, and hands them to the engine as one polars frame. No Python
-runs per event.
+runs per event. Only the columns the engine's rules read are read
+(`Engine.columns`): a class has ~130 columns, mostly null, and most rules read
+a handful.
 
 Windows are at most `engine.lateness` long: the engine keeps one watermark for
 the whole stream (the newest event time less the lateness), so after the rows
@@ -18,7 +20,7 @@ rows of the later classes arrive behind the watermark and are counted as late.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -102,7 +104,10 @@ def replay(
         for chunk_lo, chunk_hi in _windows(start, end, per_chunk):
             # One query per class and chunk (each query has a fixed cost: the lake's files
             # are listed and their footers read), cut into windows by zero-copy slices.
-            frames = {name: window_frame(connection, name, chunk_lo, chunk_hi) for name in classes}
+            frames = {
+                name: window_frame(connection, name, chunk_lo, chunk_hi, engine.columns(name))
+                for name in classes
+            }
             for lo, hi in _windows(chunk_lo, chunk_hi, step):
                 for name in classes:
                     _feed(engine, name, _between(frames[name], lo, hi), result)
@@ -135,7 +140,11 @@ def _between(frame: pl.DataFrame, lo: datetime, hi: datetime) -> pl.DataFrame:
 
 
 def window_frame(
-    connection: duckdb.DuckDBPyConnection, name: str, lo: datetime, hi: datetime
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    lo: datetime,
+    hi: datetime,
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Rows of class `name` with `lo <= time < hi`, sorted by time, in the engine's schema.
 
@@ -144,12 +153,16 @@ def window_frame(
     columns and types, so the frame is cut and cast to them. Rows of the same
     millisecond are ordered by a hash of their flat columns: DuckDB scans files
     in parallel, and a replay must hand the engine the same sequence every time.
+    `columns`: only these (those the class has; `time` always), None: all.
     """
     schema = engine_schema(name)
-    columns = ", ".join(f'"{column}"' for column in schema.names())
+    if columns is not None:
+        wanted = {TIME, *columns}
+        schema = pl.Schema([(c, kind) for c, kind in schema.items() if c in wanted])
+    names = ", ".join(f'"{column}"' for column in schema.names())
     # The class name is checked by `engine_schema` (a known class); values are bound.
     sql = (
-        f'SELECT {columns} FROM "{name}" '  # noqa: S608
+        f'SELECT {names} FROM "{name}" '  # noqa: S608
         "WHERE day >= ? AND day <= ? AND time >= ? AND time < ?"
     )
     last_day = (hi - _TICK).date()

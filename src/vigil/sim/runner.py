@@ -50,8 +50,8 @@ def simulate(
     """Generate every source for every store, add the scenarios, write the files."""
     started = time.perf_counter()
     injected, amendments, tagged = _inject(world, chosen)
-    written: dict[int, int] = {}
-    kept: dict[int, int] = {}
+    rows: dict[int, list[int]] = {}
+    """Per scenario: rows it wrote, rows left after the other scenarios' amendments."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -75,16 +75,11 @@ def simulate(
         frames = [
             f.filter((pl.col("ts") >= span.start) & (pl.col("ts") < span.end)) for f in benign
         ]
-        # A scenario's amendments change the benign rows and other scenarios' rows, not its own
-        # (a store that has not opened yet sends nothing, whoever would have written it).
-        mine = [(-1, f) for f in frames] + injected.get(name, [])
-        for who, f in mine:
-            written[who] = written.get(who, 0) + f.height
-        for author, amendment in amendments.get(name, []):
-            mine = [(who, f if who == author else amendment.apply(f)) for who, f in mine]
-        for who, f in mine:
-            kept[who] = kept.get(who, 0) + f.height
-        frames = [f for _, f in mine]
+        frames = _amended(
+            [(-1, f) for f in frames] + injected.get(name, []),
+            amendments.get(name, []),
+            rows,
+        )
         frame = pl.concat(frames, how="vertical").sort("ts", maintain_order=True)
         if name in wanted:
             parents[name] = frame
@@ -109,7 +104,7 @@ def simulate(
             progress(name)
     # A scenario whose every row another one removed (an attack in a store before it
     # opened) did not happen: its ground truth goes too, so nothing undetectable is scored.
-    erased = {who for who, count in written.items() if who >= 0 and count and not kept.get(who)}
+    erased = {who for who, (wrote, left) in rows.items() if who >= 0 and wrote and not left}
     truth = [record for who, record in tagged if who not in erased]
     truth.sort(key=lambda record: (record.start, record.uid))
     with (out / "truth.jsonl").open("w", encoding="utf-8") as handle:
@@ -131,6 +126,25 @@ def simulate(
     )
     merged = pl.concat(played).sort("ts", maintain_order=True) if timeline and played else None
     return SimResult(out, counts, sizes, truth, time.perf_counter() - started, merged, headers)
+
+
+def _amended(
+    tagged: list[tuple[int, pl.DataFrame]],
+    amendments: list[tuple[int, Amendment]],
+    rows: dict[int, list[int]],
+) -> list[pl.DataFrame]:
+    """Each frame with the amendments of every scenario but its author; counts rows per author.
+
+    A scenario's amendments change the benign rows and other scenarios' rows, not its own
+    (a store that has not opened yet sends nothing, whoever would have written it).
+    """
+    for who, frame in tagged:
+        rows.setdefault(who, [0, 0])[0] += frame.height
+    for author, amendment in amendments:
+        tagged = [(who, f if who == author else amendment.apply(f)) for who, f in tagged]
+    for who, frame in tagged:
+        rows[who][1] += frame.height
+    return [frame for _, frame in tagged]
 
 
 def _inject(

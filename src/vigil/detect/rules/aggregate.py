@@ -34,6 +34,7 @@ from vigil.detect.rules.base import (
     class_schema,
     compile_where,
     kinds,
+    reads_of,
 )
 from vigil.detect.types import TIME, Alert, RuleError
 
@@ -99,12 +100,22 @@ class Aggregate(Rule):
     def classes(self) -> tuple[str, ...]:
         return (self.spec.event_class,)
 
+    def reads(self, event_class: str) -> set[str] | None:
+        return reads_of(self.where, TIME, self.keys, self.spec.field)
+
+    def prefilter(self, event_class: str) -> pl.Expr | None:
+        return self.where
+
+    def prune(self, watermark: datetime) -> None:
+        self._prune(watermark)
+
     @property
     def suppress(self) -> timedelta:
         """Default: an hour, or the window if longer (one alert per burst, not per step)."""
         return self.spec.suppress or max(self.spec.window, timedelta(hours=1))
 
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
+        self.catch_up()
         keys, window = self.keys, self.spec.window
         matched = frame.filter(self.where)
         if self.keys:

@@ -5,6 +5,13 @@ and its implementation, registered with `@kinds.register("threshold")`. A rule
 reads whole frames of one or more event classes (flattened OCSF columns plus the
 engine's `ctx.*` context columns), keeps keyed state, and returns alerts.
 
+A rule declares the columns it reads (`Rule.columns`): the engine then hands it
+a frame of just those columns (plus `EVIDENCE_COLUMNS`), and computes a context
+column only when some rule reads it. So evidence rows hold the columns the rule
+reads and the fixed evidence set, not all of the class's ~130 mostly null ones.
+`None` (the default) means every column, so a kind that does not declare still
+works, at the cost of full-width frames.
+
 Kinds produce *hits*: one row per finding, with the rule's key columns,
 `_first`/`_last` (event times), and the aggregate values the explanation quotes.
 `Rule.alerts` suppresses repeats per entity key and turns hits into `Alert`s
@@ -23,7 +30,7 @@ import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from vigil.detect.context import CONTEXT_COLUMNS, LOCAL_HOUR, OPEN, PEAK, POS_COLUMNS
-from vigil.detect.explain import render
+from vigil.detect.explain import PLACEHOLDER, render
 from vigil.detect.types import Alert, RuleError, RuleMeta, Severity
 from vigil.events.columns import arrow_schema
 from vigil.events.registry import event_class
@@ -33,6 +40,32 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 EVIDENCE_ROWS = 20
 """Evidence rows kept per alert: enough to show the pattern, small enough to store."""
+
+EVIDENCE_COLUMNS = (
+    "time",
+    "store.uid",
+    "activity_name",
+    "message",
+    "device.uid",
+    "device.hostname",
+    "src_endpoint.ip",
+    "src_endpoint.port",
+    "src_endpoint.uid",
+    "dst_endpoint.ip",
+    "dst_endpoint.port",
+    "dst_endpoint.uid",
+    "user.name",
+    "actor.user.name",
+    "cashier.uid",
+)
+"""Columns every rule's evidence rows keep (where the class has them), whatever it reads."""
+
+
+def expr_columns(expr: pl.Expr) -> set[str] | None:
+    """Columns an expression reads; None when it cannot tell (a regex or `pl.all()`)."""
+    if "cs." in str(expr):  # a selector (pl.all(), a regex, several names): not named
+        return None
+    return set(expr.meta.root_names())
 
 
 def parse_duration(value: object) -> timedelta:
@@ -188,6 +221,8 @@ class Rule(ABC):
         self.origin = origin
         self._until = pl.DataFrame()
         """Per entity key: no new alert before this event time (suppression)."""
+        self._idle: datetime | None = None
+        """Watermark of the newest batch skipped as idle (see `idle`), not yet pruned to."""
 
     @property
     @abstractmethod
@@ -197,6 +232,54 @@ class Rule(ABC):
     @abstractmethod
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
         """New rows of `event_class`; `watermark` is the event time state can be pruned to."""
+
+    def columns(self, event_class: str) -> frozenset[str] | None:
+        """Columns of `event_class` the rule reads (and keeps as evidence); None = all.
+
+        The engine hands `run` only these (those the frame has) plus `EVIDENCE_COLUMNS`.
+        A kind overrides `reads` (or this); the default reads everything.
+        """
+        reads = self.reads(event_class)
+        if reads is None:
+            return None
+        named = {field for field, _ in PLACEHOLDER.findall(self.meta.explanation)}
+        named |= set(self.spec.entities.values())
+        return frozenset({*reads, *named, *EVIDENCE_COLUMNS})
+
+    def prefilter(self, event_class: str) -> pl.Expr | None:
+        """A row-wise filter no row the rule uses fails (its `where`); None: every row counts.
+
+        The engine evaluates the prefilters of a class's rules together (shared
+        sub-expressions once), hands each rule only the rows that pass, and calls
+        `idle` instead of `run` when none does. So a kind that has one must use
+        nothing but the rows that pass it, and must call `catch_up` first in `run`.
+        """
+        del event_class
+        return None
+
+    def idle(self, watermark: datetime) -> None:
+        """No row of a batch passed the prefilter: prune to `watermark` later, in `catch_up`.
+
+        Pruning is monotone in the watermark, so pruning once to the newest
+        skipped watermark leaves the state a run over no rows would have left.
+        """
+        if self._idle is None or watermark > self._idle:
+            self._idle = watermark
+
+    def catch_up(self) -> None:
+        """Apply the pruning of the batches skipped as idle (call first in `run`)."""
+        if self._idle is not None:
+            watermark, self._idle = self._idle, None
+            self.prune(watermark)
+
+    def prune(self, watermark: datetime) -> None:
+        """Drop state older than the watermark allows (kinds with more state extend it)."""
+        self.prune_suppression(watermark)
+
+    def reads(self, event_class: str) -> set[str] | None:
+        """Columns `run` needs for `event_class` (filters, keys, fields); None = all."""
+        del event_class
+        return None
 
     @property
     def suppress(self) -> timedelta:
@@ -308,6 +391,19 @@ class Rule(ABC):
 
 def _scalar(value: object) -> bool:
     return isinstance(value, str | int | float | bool | datetime)
+
+
+def reads_of(where: pl.Expr, *names: Sequence[str] | str | None) -> set[str] | None:
+    """The columns a filter reads and the named key/value columns; None if the filter cannot tell."""
+    found = expr_columns(where)
+    if found is None:
+        return None
+    for item in names:
+        if isinstance(item, str):
+            found.add(item)
+        elif item is not None:
+            found.update(item)
+    return found
 
 
 def check_columns(schema: pl.Schema, columns: Sequence[str], origin: str) -> None:

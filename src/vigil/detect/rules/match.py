@@ -23,6 +23,7 @@ from vigil.detect.rules.base import (
     class_schema,
     compile_where,
     kinds,
+    reads_of,
 )
 from vigil.detect.types import TIME, Alert, RuleError
 
@@ -53,7 +54,14 @@ class Match(Rule):
     def classes(self) -> tuple[str, ...]:
         return (self.spec.event_class,)
 
+    def reads(self, event_class: str) -> set[str] | None:
+        return reads_of(self.where, TIME, self.spec.group_by)
+
+    def prefilter(self, event_class: str) -> pl.Expr | None:
+        return self.where
+
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
+        self.catch_up()
         matched = frame.filter(self.where).with_columns(
             pl.col(TIME).alias("_first"), pl.col(TIME).alias("_last")
         )

@@ -30,6 +30,7 @@ from vigil.detect.rules.base import (
     class_schema,
     compile_where,
     kinds,
+    reads_of,
 )
 from vigil.detect.types import TIME, Alert, RuleError
 
@@ -64,7 +65,7 @@ class NewValue(Rule):
         schema = class_schema(spec.event_class)
         check_columns(schema, [*spec.key, *spec.value, *(spec.group_by or [])], origin)
         self.where = compile_where(spec.where, schema, origin)
-        self.columns = [*spec.key, *spec.value]
+        self.pair = [*spec.key, *spec.value]
         self._seen = pl.DataFrame()
         self._learning_until: datetime | None = None
 
@@ -72,12 +73,22 @@ class NewValue(Rule):
     def classes(self) -> tuple[str, ...]:
         return (self.spec.event_class,)
 
+    def reads(self, event_class: str) -> set[str] | None:
+        return reads_of(self.where, TIME, self.pair, self.spec.group_by)
+
+    def prefilter(self, event_class: str) -> pl.Expr | None:
+        return self.where
+
+    def prune(self, watermark: datetime) -> None:
+        self._prune(watermark)
+
     @property
     def suppress(self) -> timedelta:
         return self.spec.suppress or timedelta(hours=1)
 
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
-        matched = frame.filter(self.where).drop_nulls(self.columns)
+        self.catch_up()
+        matched = frame.filter(self.where).drop_nulls(self.pair)
         if matched.is_empty():
             self._prune(watermark)
             return []
@@ -85,10 +96,10 @@ class NewValue(Rule):
             first = matched.get_column(TIME).min()
             if isinstance(first, datetime):
                 self._learning_until = first + self.spec.learn_for
-        extra = [c for c in self.spec.group_by or [] if c not in self.columns]
+        extra = [c for c in self.spec.group_by or [] if c not in self.pair]
         pairs = (
             matched.sort(TIME)
-            .group_by(self.columns)
+            .group_by(self.pair)
             .agg(
                 pl.col(TIME).min().alias("_first"),
                 pl.col(TIME).max().alias("_seen"),
@@ -99,7 +110,7 @@ class NewValue(Rule):
             pairs
             if self._seen.is_empty()
             else pairs.join(
-                self._seen.select(self.columns), on=self.columns, how="anti", nulls_equal=True
+                self._seen.select(self.pair), on=self.pair, how="anti", nulls_equal=True
             )
         )
         if self._learning_until is not None:
@@ -108,13 +119,13 @@ class NewValue(Rule):
         found: list[Alert] = []
         if not new.is_empty():
             hits = new.with_columns(pl.col("_first").alias("_last")).drop("_seen")
-            by = self.columns if self.spec.group_by is None else self.spec.group_by
+            by = self.pair if self.spec.group_by is None else self.spec.group_by
             found = self.alerts(hits, by, self._evidence(matched), event_class)
         self._prune(watermark)
         return found
 
     def _evidence(self, matched: pl.DataFrame):  # type: ignore[no-untyped-def]
-        columns = self.columns
+        columns = self.pair
 
         def rows(fired: pl.DataFrame) -> pl.DataFrame:
             joined = matched.join(
@@ -130,11 +141,11 @@ class NewValue(Rule):
         return rows
 
     def _remember(self, pairs: pl.DataFrame) -> None:
-        latest = pairs.select(*self.columns, "_seen")
+        latest = pairs.select(*self.pair, "_seen")
         merged = (
             pl.concat([self._seen, latest], how="vertical_relaxed") if len(self._seen) else latest
         )
-        self._seen = merged.group_by(self.columns).agg(pl.col("_seen").max())
+        self._seen = merged.group_by(self.pair).agg(pl.col("_seen").max())
 
     def _prune(self, watermark: datetime) -> None:
         if len(self._seen):

@@ -29,6 +29,7 @@ from vigil.detect.rules.base import (
     class_schema,
     compile_where,
     kinds,
+    reads_of,
 )
 from vigil.detect.types import TIME, Alert, RuleError
 
@@ -67,11 +68,39 @@ class Sequence(Rule):
     def classes(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((self.spec.first.event_class, self.spec.then.event_class)))
 
+    def reads(self, event_class: str) -> set[str] | None:
+        found: set[str] = {TIME, *self.spec.by}
+        for side, where in (
+            (self.spec.first, self.where_first),
+            (self.spec.then, self.where_then),
+        ):
+            if side.event_class == event_class:
+                columns = reads_of(where)
+                if columns is None:
+                    return None
+                found |= columns
+        return found
+
+    def prefilter(self, event_class: str) -> pl.Expr | None:
+        chosen = [
+            where
+            for side, where in (
+                (self.spec.first, self.where_first),
+                (self.spec.then, self.where_then),
+            )
+            if side.event_class == event_class
+        ]
+        return chosen[0] if len(chosen) == 1 else chosen[0] | chosen[1]
+
+    def prune(self, watermark: datetime) -> None:
+        self._prune(watermark)
+
     @property
     def suppress(self) -> timedelta:
         return self.spec.suppress or self.spec.within
 
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
+        self.catch_up()
         keys = self.spec.by
         new_a = new_b = pl.DataFrame()
         if event_class == self.spec.first.event_class:

@@ -42,7 +42,7 @@ from sigma.types import (
     TimestampPart,
 )
 
-from vigil.detect.sigma import matchers
+from vigil.detect.sigma import matchers, strings
 from vigil.detect.sigma.matchers import SigmaCompileError
 from vigil.detect.types import RuleError
 
@@ -95,7 +95,7 @@ def _time_part(column: pl.Expr, dtype: pl.DataType, value: SigmaTimestampPart) -
 
 
 _MATCHERS: Final[tuple[tuple[type[SigmaType], Callable[..., pl.Expr]], ...]] = (
-    (SigmaString, matchers.match_string),
+    (SigmaString, strings.match_string),
     (SigmaBool, matchers.match_bool),
     (SigmaTimestampPart, _time_part),
     (SigmaNumber, matchers.match_number),
@@ -114,21 +114,66 @@ def _value_matcher(value: SigmaType) -> Callable[[pl.Expr, pl.DataType], pl.Expr
     raise SigmaCompileError(f"Sigma value type {type(value).__name__} is not supported")
 
 
+def _string_values(value: SigmaType) -> list[SigmaString] | None:
+    """The strings of a string value or of an expansion (`|windash`) of strings, else None."""
+    if isinstance(value, SigmaString):
+        return [value]
+    if isinstance(value, SigmaExpansion):
+        found = [_string_values(item) for item in value.values]
+        return (
+            None if any(item is None for item in found) else [v for vs in found for v in vs or []]
+        )
+    return None
+
+
+def _strings_match(field: str, values: list[SigmaString], schema: Schema) -> pl.Expr:
+    """Any of a field's string values, matched together (see `strings.match_strings`)."""
+    found = resolve(field, schema)
+    if found is None:
+        return _FALSE
+    column, dtype = found
+    matcher = lambda col, kind: strings.match_strings(col, kind, values)  # noqa: E731
+    return _on_column(column, dtype, matcher).fill_null(False)
+
+
+def _any_node(args: Sequence[Node], schema: Schema, keyword_columns: Sequence[str]) -> pl.Expr:
+    """An OR: the string values of each field (a Sigma list) are matched in one go."""
+    by_field: dict[str, list[SigmaString]] = {}
+    others: list[pl.Expr] = []
+    for arg in args:
+        field = arg if isinstance(arg, ConditionFieldEqualsValueExpression) else None
+        values = _string_values(field.value) if field else None
+        if field and values is not None:
+            by_field.setdefault(field.field, []).extend(values)
+        else:
+            others.append(compile_node(arg, schema, keyword_columns))
+    grouped = [_strings_match(name, values, schema) for name, values in by_field.items()]
+    return _any([*grouped, *others])
+
+
 def _field_match(field: str, value: SigmaType, schema: Schema) -> pl.Expr:
+    values = _string_values(value)
+    if values is not None:
+        return _strings_match(field, values, schema)
     if isinstance(value, SigmaExpansion):
         return _any(_field_match(field, item, schema) for item in value.values)
     found = resolve(field, schema)
-    if isinstance(value, SigmaNull):
-        return pl.lit(True) if found is None else found[0].is_null()
-    if isinstance(value, SigmaExists):
-        present = pl.lit(False) if found is None else found[0].is_not_null()
-        return present if value.exists else ~present
+    if isinstance(value, (SigmaNull, SigmaExists)):
+        return _presence(found, value)
     if found is None:
         return _FALSE
     column, dtype = found
     if isinstance(value, SigmaFieldReference):
         return _field_reference(column, dtype, value, schema)
     return _on_column(column, dtype, _value_matcher(value)).fill_null(False)
+
+
+def _presence(found: tuple[pl.Expr, pl.DataType] | None, value: SigmaNull | SigmaExists) -> pl.Expr:
+    """`field: null` and `field|exists`: a missing column is null and does not exist."""
+    if isinstance(value, SigmaNull):
+        return pl.lit(True) if found is None else found[0].is_null()
+    present = pl.lit(False) if found is None else found[0].is_not_null()
+    return present if value.exists else ~present
 
 
 def _field_reference(
@@ -188,11 +233,11 @@ def compile_node(node: Node, schema: Schema, keyword_columns: Sequence[str]) -> 
         return _keyword(node.value, schema, keyword_columns)
     if node is None:
         return _FALSE
+    if isinstance(node, ConditionOR):
+        return _any_node(node.args, schema, keyword_columns)
     args = [compile_node(arg, schema, keyword_columns) for arg in node.args]
     if isinstance(node, ConditionAND):
         return _all(args)
-    if isinstance(node, ConditionOR):
-        return _any(args)
     if isinstance(node, ConditionNOT):
         return ~args[0]
     raise SigmaCompileError(f"condition element {type(node).__name__} is not supported")

@@ -15,7 +15,7 @@ import polars as pl
 from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationRule
 
 from vigil.detect.sigma.matchers import SigmaCompileError
-from vigil.detect.sigma.pipeline import logsource_spec
+from vigil.detect.sigma.pipeline import logsource_spec, spec_named
 from vigil.detect.sigma.types import ConditionOp, CorrelationType, SigmaCorrelation, SigmaDetection
 from vigil.detect.types import TIME, RuleMeta
 
@@ -139,8 +139,12 @@ def evaluate_correlation(
 
 
 def _map_field(detection: SigmaDetection, name: str) -> str:
-    """A Sigma field name as the column of the detection's event class."""
-    spec = logsource_spec(detection.rule)
+    """A Sigma field name as the column of the detection's event class.
+
+    The log source is the one chosen when the rule was loaded: the processed rule has lost
+    what chose it (`EventID: 4625` became `status_id: 2`).
+    """
+    spec = spec_named(detection.logsource) or logsource_spec(detection.rule)
     target = spec.mapping.get(name, name) if spec else name
     return target if isinstance(target, str) else target[0]
 

@@ -205,6 +205,7 @@ def _compile(
         falsepositives=tuple(str(item) for item in rule.falsepositives),
         warnings=_warnings(rule, spec.event_class, schema),
         alerting=alerting,
+        logsource=spec.name,
     )
 
 

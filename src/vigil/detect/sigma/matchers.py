@@ -1,14 +1,13 @@
 """Polars expressions for one Sigma value against one column, with Sigma's matching semantics.
 
 Every function here takes the column as an expression and its polars dtype and returns a
-boolean expression that may be null; the caller turns null into False. Plain strings match
-case-insensitively (`cased` strings exactly), `*` and `?` are wildcards, numbers compare
-numerically with numeric columns and as text with string columns.
+boolean expression that may be null; the caller turns null into False. Numbers compare
+numerically with numeric columns and as text with string columns. Strings are matched in
+`strings.py`, all values of a field together.
 """
 
 from __future__ import annotations
 
-import re
 from ipaddress import IPv4Network, IPv6Network
 from typing import Final
 
@@ -16,14 +15,11 @@ import polars as pl
 from sigma.types import (
     CompareOperators,
     SigmaBool,
-    SigmaCasedString,
     SigmaCIDRExpression,
     SigmaCompareExpression,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
-    SigmaString,
-    SpecialChars,
 )
 
 from vigil.detect.types import DetectError
@@ -62,76 +58,7 @@ def check_regex(pattern: str) -> str:
     return pattern
 
 
-def _plain(value: SigmaString) -> str | None:
-    """The literal text of a string without wildcards, else None."""
-    if value.contains_special():
-        return None
-    parts = list(value.iter_parts())
-    if not all(isinstance(part, str) for part in parts):
-        raise SigmaCompileError(f"unresolved placeholder in value {value}")
-    return "".join(str(part) for part in parts)
-
-
-def wildcard_regex(value: SigmaString) -> str:
-    """Anchored regex of a Sigma string with wildcards (without case flags)."""
-    pieces: list[str] = []
-    for part in value.iter_parts():
-        if isinstance(part, str):
-            pieces.append(re.escape(part))
-        elif part == SpecialChars.WILDCARD_MULTI:
-            pieces.append(".*")
-        elif part == SpecialChars.WILDCARD_SINGLE:
-            pieces.append(".")
-        else:
-            raise SigmaCompileError(f"unresolved placeholder %{part.name}% in value {value}")
-    return "^" + "".join(pieces) + "$"
-
-
-def _string_shape(value: SigmaString) -> tuple[str, str] | None:
-    """(`eq`|`contains`|`startswith`|`endswith`, literal) when a fast path applies."""
-    parts = list(value.iter_parts())
-    star = SpecialChars.WILDCARD_MULTI
-    inner = parts
-    lead = bool(parts) and parts[0] == star
-    trail = len(parts) > 1 and parts[-1] == star
-    inner = parts[int(lead) : len(parts) - int(trail)]
-    if len(inner) > 1 or (inner and not isinstance(inner[0], str)):
-        return None
-    literal = str(inner[0]) if inner else ""
-    kind = {
-        (False, False): "eq",
-        (True, True): "contains",
-        (False, True): "startswith",
-        (True, False): "endswith",
-    }[(lead, trail)]
-    return kind, literal
-
-
-def match_string(column: pl.Expr, dtype: pl.DataType, value: SigmaString) -> pl.Expr:
-    """Sigma string match: case-insensitive unless `cased`, wildcards `*` and `?`."""
-    cased = isinstance(value, SigmaCasedString)
-    if is_number(dtype) and not value.contains_special():
-        number = _number(_plain(value) or "")
-        if number is not None:
-            return column == number
-    text = as_text(column, dtype)
-    shape = _string_shape(value)
-    if shape is None:
-        flags = "(?s)" if cased else "(?is)"
-        return text.str.contains(check_regex(flags + wildcard_regex(value)))
-    kind, literal = shape
-    if not cased:
-        text, literal = text.str.to_lowercase(), literal.lower()
-    if kind == "eq":
-        return text == literal
-    if kind == "contains":
-        return text.str.contains(literal, literal=True)
-    if kind == "startswith":
-        return text.str.starts_with(literal)
-    return text.str.ends_with(literal)
-
-
-def _number(text: str) -> int | float | None:
+def number_of(text: str) -> int | float | None:
     try:
         return int(text)
     except ValueError:

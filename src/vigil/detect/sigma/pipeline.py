@@ -245,6 +245,11 @@ def logsource_spec(rule: SigmaRule) -> LogsourceSpec | None:
     return next((spec for spec in LOGSOURCES if spec.matches(rule)), None)
 
 
+def spec_named(name: str) -> LogsourceSpec | None:
+    """The table entry called `name` (`windows_logon`), or None."""
+    return next((spec for spec in LOGSOURCES if spec.name == name), None)
+
+
 def event_class_for(rule: SigmaRule) -> str | None:
     """Short name of the event class a rule's events are in (`process_activity`)."""
     spec = logsource_spec(rule)

@@ -29,6 +29,9 @@ class SigmaDetection:
     falsepositives: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     alerting: bool = True
+    logsource: str = ""
+    """Name of the `pipeline.LOGSOURCES` entry chosen for the rule before the pipeline ran
+    (the pipeline rewrites `EventID`, so the processed rule no longer selects it)."""
 
     @property
     def uid(self) -> str:
