@@ -80,6 +80,7 @@ class Engine:
         self.health = {rule.meta.uid: RuleHealth() for rule in self.rules}
         self._by_class: dict[str, list[Rule]] = {}
         for rule in self.rules:
+            rule.bind(self.context)
             if rule.meta.enabled:
                 for name in rule.classes:
                     self._by_class.setdefault(name, []).append(rule)

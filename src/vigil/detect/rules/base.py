@@ -29,7 +29,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from vigil.detect.context import CONTEXT_COLUMNS, LOCAL_HOUR, OPEN, PEAK, POS_COLUMNS
+from vigil.detect.context import CONTEXT_COLUMNS, LOCAL_HOUR, OPEN, PEAK, POS_COLUMNS, Context
 from vigil.detect.explain import PLACEHOLDER, render
 from vigil.detect.types import Alert, RuleError, RuleMeta, Severity
 from vigil.events.columns import arrow_schema
@@ -219,6 +219,7 @@ class Rule(ABC):
         self.spec = spec
         self.meta = spec.meta(origin)
         self.origin = origin
+        self.context: Context | None = None
         self._until = pl.DataFrame()
         """Per entity key: no new alert before this event time (suppression)."""
         self._idle: datetime | None = None
@@ -256,6 +257,10 @@ class Rule(ABC):
         """
         del event_class
         return None
+
+    def bind(self, context: Context) -> None:
+        """Called once by the engine with its context (the estate); kept for kinds that need it."""
+        self.context = context
 
     def idle(self, watermark: datetime) -> None:
         """No row of a batch passed the prefilter: prune to `watermark` later, in `catch_up`.

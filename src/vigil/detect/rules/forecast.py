@@ -25,7 +25,6 @@ from typing import ClassVar, Literal
 import polars as pl
 from pydantic import Field
 
-from vigil.detect.context import Context
 from vigil.detect.rules.base import (
     Duration,
     EventFilter,
@@ -36,7 +35,6 @@ from vigil.detect.rules.base import (
     kinds,
 )
 from vigil.detect.types import TIME, Alert, RuleError
-from vigil.estate import Estate
 
 HOUR = timedelta(hours=1)
 
@@ -50,7 +48,7 @@ class ForecastSpec(RuleSpec, EventFilter):
     min_count: int = Field(default=100, ge=1, description="Fewest events a flagged bucket has.")
     refit: Duration = Field(default=timedelta(hours=6), description="Refit this often.")
     history: Duration = Field(default=timedelta(days=28), description="Hourly history kept.")
-    min_days: int = Field(default=2, ge=1, description="History needed before forecasting.")
+    min_days: int = Field(default=2, ge=2, description="Days of history before forecasting.")
 
 
 @kinds.register("forecast")
@@ -67,7 +65,6 @@ class ForecastRule(Rule):
         if HOUR % spec.bucket:
             raise RuleError(f"bucket {spec.bucket} must divide an hour", origin)
         self.where = compile_where(spec.where, class_schema(spec.event_class), origin)
-        self.estate: Estate | None = None
         self._hourly = pl.DataFrame()
         self._open = pl.DataFrame()
         self._forecast: object | None = None
@@ -80,9 +77,6 @@ class ForecastRule(Rule):
     @property
     def suppress(self) -> timedelta:
         return self.spec.suppress or timedelta(minutes=30)
-
-    def bind(self, context: Context) -> None:
-        self.estate = context.estate
 
     def _keyed(self, frame: pl.DataFrame) -> pl.DataFrame:
         store = pl.col("store.uid") if self.spec.per_store else pl.lit("estate")
@@ -109,7 +103,8 @@ class ForecastRule(Rule):
         return found
 
     def _refit(self, watermark: datetime) -> None:
-        if self.estate is None or self._hourly.is_empty():
+        estate = self.context.estate if self.context is not None else None
+        if estate is None or self._hourly.is_empty():
             return
         if self._fitted_at is not None and watermark < self._fitted_at + self.spec.refit:
             return
@@ -120,7 +115,7 @@ class ForecastRule(Rule):
         span = history.get_column("time").max() - history.get_column("time").min()  # type: ignore[operator]
         if not isinstance(span, timedelta) or span < timedelta(days=self.spec.min_days):
             return
-        forecaster = Forecaster(self.estate, min_days=self.spec.min_days)
+        forecaster = Forecaster(estate, min_days=self.spec.min_days)
         forecaster.fit(history, until=until)
         self._forecast = forecaster.forecast(horizon=int(self.spec.refit / HOUR) + 24)
         self._fitted_at = watermark
