@@ -479,3 +479,85 @@ def test_sniff_recognises_its_own_format_only(name: str) -> None:
     for other in MINE:
         if other != name:
             assert parsers.get(name).sniff(sample(other)) < 0.5, other
+
+
+RADIUS_LINE_PIECES = (
+    "Mon Nov 23 13:19:26 2026",
+    '\tUser-Name = "tfarouk"',
+    '\tUser-Name = "a"b"',
+    "User-Name=plain  ",
+    "  Acct-Status-Type = Start\r",
+    '\tAcct-Status-Type = " Interim-Update "',
+    "\tNAS-IP-Address = 10.0.25.12",
+    '\tCalled-Station-Id = "02-00-01-00-19-0C:Ssid=x"',
+    '\tTimestamp = "',
+    "\tTimestamp = 1795439966 \t",
+    '\tEvent-Timestamp = "Nov 23 2026"',
+    "\tAcct-Delay-Time = 3\r\r",
+    "\tX-Acct-Delay-Time = 9",
+    "\tAcct-Session-Id = ",
+    '\tAcct-Session-Id = "x\r y"',
+    "\t= 5",
+    "garbage",
+)
+
+
+def test_radius_one_pass_reader_matches_the_per_attribute_pattern() -> None:
+    """Seeded-random oracle: `attributes` (one pass) finds what `attribute` (a regex
+    per attribute) finds, on blocks with duplicates, quotes, spaces and CRs."""
+    import random
+
+    from vigil.ingest.parsers.base import indexed
+    from vigil.ingest.parsers.radius import ATTRIBUTES, attribute, attributes
+
+    generator = random.Random(7)
+    blocks = [
+        "\n".join(generator.choice(RADIUS_LINE_PIECES) for _ in range(generator.randint(0, 9)))
+        for _ in range(3000)
+    ]
+    frame_ = indexed(pl.Series(blocks, dtype=pl.String))
+    expected = frame_.select(attribute(name).alias(column) for name, column in ATTRIBUTES.items())
+    got = attributes(frame_).select(ATTRIBUTES.values())
+    assert got.to_dicts() == expected.to_dicts()
+
+
+def test_block_framing_matches_the_byte_splitter() -> None:
+    """Seeded-random oracle: polars' split of blank-line separated blocks gives the
+    records (and the tail) that the byte-level splitter gives."""
+    import random
+
+    from vigil.ingest.framing import decode, split_records
+
+    generator = random.Random(11)
+    pieces = ("a", "b = 1", "", " ", "\t", "\r", "x\r", "  \t ", 'c = "q"', "\x0b", "é")
+    for _ in range(3000):
+        text = "\n".join(generator.choice(pieces) for _ in range(generator.randint(0, 12)))
+        text += generator.choice(("", "\n", "\n\n"))
+        data = text.encode()
+        for final in (True, False):
+            parts, rest = split_records(data, "block", final)
+            framed = frame(data, "block", final)
+            assert framed.text.to_list() == decode(parts)[0].to_list(), repr(text)
+            assert framed.rest == rest
+
+
+@pytest.mark.parametrize(
+    ("name", "record"),
+    [
+        ("iot_mqtt", HEARTBEAT.replace('"device":"s031-cam-04"', '"device":{"id":"s031-cam-04"}')),
+        ("iot_mqtt", HEARTBEAT.replace('"model":"P3265-LVE"', '"model":["P3265-LVE"]')),
+        (
+            "iot_mqtt",
+            HEARTBEAT.replace('"topic":"stores/031/iot/s031-cam-04/telemetry"', '"topic":{}'),
+        ),
+    ],
+    ids=["object-for-device", "array-for-model", "object-for-topic"],
+)
+def test_an_object_where_text_is_expected_is_rejected_not_stored_as_text(
+    name: str, record: str
+) -> None:
+    result = parse(name, [HEARTBEAT, record])
+    assert result.events == 1
+    (rejected,) = result.rejected
+    assert rejected.index == 1
+    assert "invalid JSON or unexpected value types" in rejected.reason

@@ -299,3 +299,60 @@ def test_suricata_mixed_chunk_is_split_by_event_type() -> None:
 )
 def test_sniff(name: str, sample: list[str], confident: bool) -> None:
     assert (parsers.get(name).sniff(sample) >= 0.5) is confident
+
+
+def test_fortigate_one_pass_reader_matches_the_per_key_pattern() -> None:
+    """Seeded-random oracle: `key_values` (every pair cut at once) finds what `kv` (a
+    regex per key) finds, on lines with quotes, escapes, empty values, repeated and
+    unknown keys, and a syslog priority."""
+    import random
+
+    import polars as pl
+
+    from vigil.ingest.parsers.base import indexed
+    from vigil.ingest.parsers.firewall import FORTIGATE_KEYS, key_values, kv
+
+    generator = random.Random(5)
+    keys = [*FORTIGATE_KEYS[:8], "srcintfrole", "msg"]
+    values = ("1", "", '""', '"a b"', '"x\\"y"', '"c:\\\\d"', "10.0.0.1", '"<9>"', "é")
+    lines = []
+    for _ in range(3000):
+        pairs = [
+            f"{generator.choice(keys)}={generator.choice(values)}"
+            for _ in range(generator.randint(0, 8))
+        ]
+        lines.append(generator.choice(("", "<189>", "<14>1 ")) + " ".join(pairs))
+    frame = indexed(pl.Series(lines, dtype=pl.String))
+    expected = frame.select(kv(key).alias(f"_{key}") for key in FORTIGATE_KEYS)
+    got = key_values(frame, FORTIGATE_KEYS).select(f"_{key}" for key in FORTIGATE_KEYS)
+    assert got.to_dicts() == expected.to_dicts()
+
+
+def test_fortigate_key_inside_a_quoted_value_is_not_a_field() -> None:
+    """The one place the one-pass reader differs from a regex per key: `srcip=` inside
+    a quoted value belongs to that value."""
+    line = FORTI.replace("srcip=10.0.0.1", 'msg="from srcip=6.6.6.6" srcip=10.0.0.1')
+    (event,) = rows(parse("fortigate", [line]))
+    assert dig(event, "src_endpoint.ip") == "10.0.0.1"
+
+
+def test_nfdump_tcp_flags_read_as_binary_match_bit_by_bit() -> None:
+    """Seeded-random oracle: the flags letters read as one binary number give the sum
+    of the bits of the letters that are not '.', as reading them one by one does."""
+    import random
+
+    import polars as pl
+
+    from vigil.ingest.parsers.netflow import TCP_FLAG_BITS, _tcp_flags
+
+    generator = random.Random(3)
+    texts = [
+        "".join(generator.choice("CEUAPRSF.x0é") for _ in range(generator.choice((7, 8, 8, 9))))
+        for _ in range(2000)
+    ]
+    got = pl.DataFrame({"flags": texts}).select(_tcp_flags(pl.col("flags"))).to_series()
+    for text, value in zip(texts, got.to_list(), strict=True):
+        if text.isdigit() or text.startswith("0x") or len(text) != len(TCP_FLAG_BITS):
+            continue  # a number, hex, or not eight letters: not read as letters
+        expected = sum(bit for char, bit in zip(text, TCP_FLAG_BITS, strict=True) if char != ".")
+        assert value == expected, text

@@ -16,6 +16,11 @@ import polars as pl
 from vigil.ingest.parsers.base import Framing
 
 _BLANK_LINES = re.compile(rb"\r?\n(?:[ \t]*\r?\n)+")
+_BLANK_LINES_TEXT = r"\r?\n(?:[ \t]*\r?\n)+"
+_CUT = "\x00"
+"""Put in place of each blank-line separator so that polars can split on one character."""
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+"""What `bytes.strip()` strips: a block of only these is no record."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,14 @@ def _lines(text: str) -> pl.Series:
     return series
 
 
+def _blocks(text: str) -> pl.Series:
+    """Blocks of text separated by blank lines, split by polars (no Python string per block)."""
+    cut = pl.Series("record", [text], dtype=pl.String).str.replace_all(_BLANK_LINES_TEXT, _CUT)
+    blocks = cut.str.split(_CUT).explode()
+    blocks = blocks.filter(blocks.str.strip_chars(_ASCII_SPACE) != "")
+    return blocks.str.strip_chars("\r\n")
+
+
 def decode(parts: list[bytes]) -> tuple[pl.Series, int]:
     """Text of each record; UTF-8, or Latin-1 for a record that is not UTF-8."""
     texts = []
@@ -93,6 +106,15 @@ def frame(data: bytes, framing: Framing, final: bool = True) -> Framed:
             return Framed(_lines(whole.decode("utf-8")), 0, rest)
         except UnicodeDecodeError:
             pass  # some line is not UTF-8: decode line by line
+    if framing == "block":
+        whole, rest = whole_records(data, framing, final)
+        try:
+            whole_text = whole.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # some block is not UTF-8: decode block by block
+        else:
+            if _CUT not in whole_text:
+                return Framed(_blocks(whole_text), 0, rest)
     parts, rest = split_records(data, framing, final)
     text, recoded = decode(parts)
     return Framed(text, recoded, rest)

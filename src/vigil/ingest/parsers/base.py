@@ -20,16 +20,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 import polars as pl
+import pyarrow as pa
 from polars.exceptions import PolarsError
 
 from vigil.events import VIGIL_EXTENSION, EventBatch, OcsfEvent, SchemaMismatchError
 from vigil.events.base import RETAIL_PROFILE, SeverityId
+from vigil.events.columns import arrow_schema
 from vigil.events.ocsf import OCSF_VERSION, category_caption
 from vigil.ingest.types import ParseResult, RawRecords, Rejected
 from vigil.plugins import Registry
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+"""A frame or a lazy query: the helpers that only add columns take either."""
 
 Framing = Literal["line", "block", "document"]
 """How a byte stream is cut into records: one per line; blocks separated by a blank
@@ -147,10 +152,11 @@ def utc_time(text: pl.Expr) -> pl.Expr:
     return text.str.to_datetime(ISO_8601, time_unit="ms", time_zone="UTC", strict=False)
 
 
-def reject_where(frame: pl.DataFrame, *checks: tuple[pl.Expr, str | pl.Expr]) -> pl.DataFrame:
+def reject_where(frame: FrameT, *checks: tuple[pl.Expr, str | pl.Expr]) -> FrameT:
     """Give rows their first failing check's reason (earlier reasons win).
 
     A reason is fixed text, or an expression computed per row (to name the value seen).
+    Works on a `LazyFrame` too, so that a parser can check and map in one query.
     """
     if not checks:
         return frame
@@ -158,15 +164,24 @@ def reject_where(frame: pl.DataFrame, *checks: tuple[pl.Expr, str | pl.Expr]) ->
     for condition, reason in reversed(checks):
         text = pl.lit(reason) if isinstance(reason, str) else reason.cast(pl.String)
         expr = pl.when(condition.fill_null(value=False)).then(text).otherwise(expr)
-    if REASON in frame.columns:
+    if REASON in column_names(frame):
         return frame.with_columns(pl.coalesce(pl.col(REASON), expr).alias(REASON))
     return frame.with_columns(expr.alias(REASON))
+
+
+def column_names(frame: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """The columns of a frame, or of what a lazy query will give (without running it)."""
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect_schema().names()
+    return frame.columns
 
 
 def split_rejected(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Rejected]]:
     """Rows without a reason, and the rejected ones as `Rejected`."""
     if REASON not in frame.columns:
         return frame, []
+    if frame.get_column(REASON).null_count() == frame.height:
+        return frame.drop(REASON), []  # nothing rejected: no filter, no copy
     bad = frame.filter(pl.col(REASON).is_not_null()).select(INDEX, REASON)
     rejected = [
         Rejected(int(index), str(reason))
@@ -186,13 +201,65 @@ def to_batch(frame: pl.DataFrame, event_class: type[OcsfEvent]) -> EventBatch:
     frame = frame.select(columns)
     frame = _complete(frame, event_class)
     try:
-        return EventBatch(event_class, frame.to_arrow())
+        return EventBatch(event_class, _with_schema(frame.to_arrow(), arrow_schema(event_class)))
     except SchemaMismatchError:
         raise
     except Exception as error:  # Arrow raises many types; name the class in one error
         raise SchemaMismatchError(
             f"cannot build {event_class.CLASS_NAME} columns: {error}"
         ) from error
+
+
+def _with_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The table in the class schema's column order and types, when it only needs what
+    `conform` would do without complaint: offsets narrowed (polars writes large
+    strings and lists) and absent columns added as nulls.
+
+    The absent columns (most of a wide OCSF class) share one zeroed buffer instead of
+    each allocating its own. Anything else (an unknown column, a failing cast) is
+    left as it is, for `EventBatch` to conform and report.
+    """
+    if any(name not in schema.names for name in table.column_names):
+        return table
+    arrays: list[pa.ChunkedArray | pa.Array] = []
+    zeros = _zeros(8 * (table.num_rows + 1))
+    for field in schema:
+        if field.name not in table.column_names:
+            arrays.append(_nulls(field.type, table.num_rows, zeros))
+            continue
+        column = table.column(field.name)
+        if column.type != field.type:
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return table
+        arrays.append(column)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+_ZEROS: list[pa.Buffer] = []
+
+
+def _zeros(size: int) -> pa.Buffer:
+    """A zeroed, read-only buffer of at least `size` bytes, kept for reuse."""
+    if not _ZEROS or _ZEROS[0].size < size:
+        _ZEROS[:] = [pa.py_buffer(bytes(max(size, 1 << 16)))]
+    return _ZEROS[0]
+
+
+def _nulls(dtype: pa.DataType, length: int, zeros: pa.Buffer) -> pa.Array:
+    """An all-null array whose validity, offsets and values all point at `zeros`."""
+    if pa.types.is_list(dtype):
+        child = pa.array([], type=dtype.value_type)
+        return pa.Array.from_buffers(dtype, length, [zeros, zeros], length, children=[child])
+    if pa.types.is_string(dtype) or pa.types.is_binary(dtype):
+        return pa.Array.from_buffers(dtype, length, [zeros, zeros, zeros], length)
+    if pa.types.is_struct(dtype):
+        children = [_nulls(dtype.field(i).type, length, zeros) for i in range(dtype.num_fields)]
+        return pa.Array.from_buffers(dtype, length, [zeros], length, children=children)
+    if pa.types.is_primitive(dtype):
+        return pa.Array.from_buffers(dtype, length, [zeros, zeros], length)
+    return pa.nulls(length, dtype)
 
 
 def _activity_captions(event_class: type[OcsfEvent], activity: pl.Expr) -> pl.Expr:

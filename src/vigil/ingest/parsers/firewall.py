@@ -4,7 +4,8 @@ Both may arrive behind a syslog header (`<PRI>`, RFC 3164 or RFC 5424); the
 header is read for its time where the record lacks one, and otherwise ignored:
 fields are found wherever they are in the line.
 
-FortiGate: each field is one regular expression over the chunk, quoted or not.
+FortiGate: one pass over the chunk cuts every record into its `key=value` pairs
+(quoted or not), and the wanted keys are pivoted back into columns.
 
     <189>date=2026-11-23 time=08:00:03 devname="s001-fw-01" ... srcip=10.0.11.34 action="close"
 
@@ -69,6 +70,39 @@ STATUS_CAPTIONS = {1: "Success", 2: "Failure", 99: "Other"}
 
 def _unquote_pattern(key: str) -> str:
     return rf'(?:^|[\s>]){key}=(?:"((?:[^"\\]|\\.)*)"|([^\s"]*))'
+
+
+PAIR = r'[\s>][^\s=">]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)'
+"""One `key=value` or `key="value"` pair, with the space (or the `>` closing a syslog
+priority) before it; a quoted value may hold spaces and backslash escapes."""
+
+
+def key_values(frame: pl.DataFrame, keys: Sequence[str], prefix: str = "_") -> pl.DataFrame:
+    """`frame` with a column `<prefix><key>` for each key: the value of the key's first
+    pair in the record, unquoted (escapes kept), null when absent or empty.
+
+    One pass: every record is cut into its pairs at once (a `key=` inside a quoted
+    value is part of that value, not a pair), the pairs are split into key and value,
+    and those of the wanted keys are pivoted back to one row per record.
+    """
+    pairs = frame.select(
+        INDEX, (pl.lit(" ") + pl.col("record")).str.extract_all(PAIR).alias("_pair")
+    ).explode("_pair")
+    pair = pl.col("_pair").str.splitn("=", 2)
+    value = pair.struct.field("field_1").str.strip_prefix('"').str.strip_suffix('"')
+    pairs = pairs.select(
+        INDEX,
+        pair.struct.field("field_0").str.slice(1).alias("_key"),
+        pl.when(value != "").then(value).alias("_value"),
+    ).filter(pl.col("_key").is_in(list(keys)))
+    wide = pairs.pivot(on="_key", index=INDEX, values="_value", aggregate_function="first")
+    columns = [
+        (pl.col(key) if key in wide.columns else pl.lit(None, dtype=pl.String)).alias(
+            f"{prefix}{key}"
+        )
+        for key in keys
+    ]
+    return frame.join(wide.select(INDEX, *columns), on=INDEX, how="left", maintain_order="left")
 
 
 def kv(key: str) -> pl.Expr:
@@ -209,7 +243,7 @@ class Fortigate(Parser):
         frame = indexed(records.text)
         if frame.height == 0:
             return ParseResult()
-        frame = frame.with_columns(kv(key).alias(f"_{key}") for key in FORTIGATE_KEYS)
+        frame = key_values(frame, FORTIGATE_KEYS)
         local = pl.concat_str(
             pl.col("_date"),
             pl.lit(" "),

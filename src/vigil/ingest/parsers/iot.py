@@ -26,11 +26,9 @@ device event, whose details are free-form.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import polars as pl
-from polars.exceptions import PolarsError
 
 from vigil.events import DeviceInventoryInfo
 from vigil.ingest.parsers.base import (
@@ -97,7 +95,7 @@ class IotMqtt(Parser):
         frame = indexed(records.text)
         if frame.height == 0:
             return ParseResult()
-        decoded = decode_lines(frame, "record", MESSAGE)
+        decoded = decode_json(frame, "record", MESSAGE)
         frame = decoded.with_columns(
             pl.col("payload").is_null().alias("_no_payload"),
             pl.col("topic").str.extract_groups(TOPIC).alias("_topic"),
@@ -147,29 +145,6 @@ class IotMqtt(Parser):
             pl.when(heartbeat).then(pl.col("_time")).alias("device.last_seen_time"),
             pl.col("_unmapped").alias("unmapped"),
         ]
-
-
-def decode_lines(frame: pl.DataFrame, column: str, dtype: pl.Struct) -> pl.DataFrame:
-    """`decode_json`, with a fast path: one NDJSON read of the whole chunk.
-
-    Polars' NDJSON reader is about twice as fast as `str.json_decode`. It is used
-    only when every record is one non-blank line and it reads them all; any bad
-    record sends the chunk to `decode_json`, which finds and names it.
-    """
-    texts = frame.get_column(column)
-    one_line = texts.null_count() == 0 and not bool(
-        (texts.str.contains("\n", literal=True) | (texts.str.strip_chars() == "")).any()
-    )
-    if one_line:
-        data = texts.str.join("\n").cast(pl.Binary).item()
-        try:
-            fields = pl.read_ndjson(io.BytesIO(data), schema=dict(dtype.to_schema()))
-        except PolarsError:
-            pass
-        else:
-            if fields.height == frame.height:
-                return pl.concat([frame, fields], how="horizontal")
-    return decode_json(frame, column, dtype)
 
 
 READINGS = r'"readings"\s*:\s*(\{[^{}]*\})'

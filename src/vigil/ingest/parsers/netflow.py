@@ -98,27 +98,43 @@ class Layout:
 NFDUMP = Layout(tuple(NFDUMP_HEADER.split(",")))
 
 
-def _moment(text: pl.Expr, unit: str) -> pl.Expr:
+def _moment(text: pl.Expr, unit: str, iso: bool = True) -> pl.Expr:
     """A time column: epoch numbers in the unit its IPFIX name says, or date-time text
-    (nfdump's `2026-11-23 08:00:58.277`, in UTC, or ISO 8601)."""
+    (nfdump's `2026-11-23 08:00:58.277`, in UTC, or ISO 8601).
+
+    `iso=False` says no value has a `T`, so the ISO formats need not be tried.
+    """
     if unit != "text":
         scale = {"ms": 1, "s": 1000, "us": 0.001}[unit]
         number = text.cast(pl.Float64, strict=False)
         millis = (number * scale).round(0).cast(pl.Int64, strict=False)
         return millis.cast(pl.Datetime("ms", "UTC"))
     nfdump = text.str.to_datetime(_FORMATS[0], time_unit="ms", strict=False)
-    iso = [text.str.to_datetime(fmt, time_unit="ms", strict=False) for fmt in _FORMATS[1:]]
-    parsed = pl.when(text.str.contains("T", literal=True)).then(pl.coalesce(*iso)).otherwise(nfdump)
+    if not iso:
+        return nfdump.dt.replace_time_zone("UTC")
+    iso_times = [text.str.to_datetime(fmt, time_unit="ms", strict=False) for fmt in _FORMATS[1:]]
+    parsed = (
+        pl.when(text.str.contains("T", literal=True))
+        .then(pl.coalesce(*iso_times))
+        .otherwise(nfdump)
+    )
     return parsed.dt.replace_time_zone("UTC")
+
+
+def _any_iso(frame: pl.DataFrame, names: list[str]) -> bool:
+    """Whether any of these time columns holds ISO 8601 text (a `T`), one check per chunk."""
+    found = pl.any_horizontal(pl.col(name).str.contains("T", literal=True).any() for name in names)
+    return bool(frame.select(found).item())
 
 
 def _tcp_flags(text: pl.Expr) -> pl.Expr:
     """nfdump's `...AP.SF` or IPFIX's integer (or 0x hex) as the TCP flags bitmap."""
-    bits = [
-        (text.str.slice(position, 1).is_in(["", "."]).not_()).cast(pl.Int64) * bit
-        for position, bit in enumerate(TCP_FLAG_BITS)
-    ]
-    letters = pl.sum_horizontal(bits)
+    # Each of the eight letters is a bit, set unless it is '.': read them as binary digits.
+    letters = (
+        text.str.replace_all(r"[^.]", "1")
+        .str.replace_all(".", "0", literal=True)
+        .str.to_integer(base=2, strict=False)
+    )
     hexadecimal = text.str.strip_prefix("0x").str.to_integer(base=16, strict=False)
     number = text.cast(pl.Int64, strict=False)
     return (
@@ -205,27 +221,33 @@ class NetflowCsv(Parser):
             (pl.col("record").str.count_matches(",", literal=True) + 1).alias("_width"),
         )
 
-        def column(role: str) -> pl.Expr:
+        def field(role: str) -> pl.Expr:
             position = positions[role]
             if position is None:
                 return pl.lit(None, dtype=pl.String)
             value = pl.col("_fields").struct.field(f"field_{position}")
             return pl.when(value == "").then(pl.lit(None, dtype=pl.String)).otherwise(value)
 
+        # Each role's text once, as a helper column: later expressions read it, not re-cut it.
+        frame = frame.with_columns(field(role).alias(f"_{role}_text") for role in ROLES)
+
+        def column(role: str) -> pl.Expr:
+            return pl.col(f"_{role}_text")
+
         def number(role: str) -> pl.Expr:
             return column(role).cast(pl.Int64, strict=False)
 
-        start = _moment(column("start"), layout.unit("start"))
-        end = _moment(column("end"), layout.unit("end"))
+        iso = _any_iso(frame, ["_start_text", "_end_text"])
         proto = column("proto").str.to_lowercase()
-        proto_num = proto.cast(pl.Int64, strict=False)
         proto_num = pl.coalesce(
-            proto_num,
+            proto.cast(pl.Int64, strict=False),
             proto.replace_strict(PROTOCOL_NUMBERS, default=None, return_dtype=pl.Int64),
         )
+        frame = frame.with_columns(proto.alias("_proto"), proto_num.alias("_proto_num"))
+        proto, proto_num = pl.col("_proto"), pl.col("_proto_num")
         frame = frame.with_columns(
-            start.alias("start_time"),
-            end.alias("end_time"),
+            _moment(column("start"), layout.unit("start"), iso).alias("start_time"),
+            _moment(column("end"), layout.unit("end"), iso).alias("end_time"),
             column("src_ip").alias("src_endpoint.ip"),
             column("dst_ip").alias("dst_endpoint.ip"),
             number("src_port").alias("src_endpoint.port"),

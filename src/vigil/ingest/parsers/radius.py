@@ -94,9 +94,48 @@ BSSID = r"^([0-9A-Fa-f]{2}(?:[-:]?[0-9A-Fa-f]{2}){5})"
 
 
 def attribute(name: str) -> pl.Expr:
-    """The value of one attribute in the block, unquoted; null when absent."""
+    """The value of one attribute in the block, unquoted; null when absent.
+
+    The reference for `attributes`, which reads every attribute in one pass.
+    """
     pattern = rf'(?m)^[ \t]*{name}[ \t]*=[ \t]*"?([^"\r\n]*?)"?[ \t]*\r?$'
     return pl.col("record").str.extract(pattern, 1)
+
+
+def attributes(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with a column per attribute of `ATTRIBUTES`, read in one pass.
+
+    Blocks are cut into lines and each line into name and value, once; the first
+    well-formed line of each name in a block gives its value (what `attribute`
+    finds): a value is unquoted, and one with a quote or a carriage return left
+    inside is not well-formed.
+    """
+    lines = frame.select(INDEX, pl.col("record").str.split("\n").alias("_line")).explode("_line")
+    pair = pl.col("_line").str.splitn("=", 2)
+    value = (
+        pair.struct.field("field_1")
+        .str.strip_suffix("\r")
+        .str.strip_chars(" \t")
+        .str.strip_prefix('"')
+        .str.strip_suffix('"')
+    )
+    lines = lines.select(
+        INDEX,
+        pair.struct.field("field_0").str.strip_chars(" \t").alias("_name"),
+        value.alias("_value"),
+    )
+    lines = lines.filter(
+        pl.col("_name").is_in(list(ATTRIBUTES))
+        & ~pl.col("_value").str.contains(r'["\r]').fill_null(value=True)
+    )
+    wide = lines.pivot(on="_name", index=INDEX, values="_value", aggregate_function="first").rename(
+        lambda name: ATTRIBUTES.get(name, name)
+    )
+    missing = [column for column in ATTRIBUTES.values() if column not in wide.columns]
+    wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias(column) for column in missing)
+    return frame.join(
+        wide.select(INDEX, *ATTRIBUTES.values()), on=INDEX, how="left", maintain_order="left"
+    )
 
 
 def mac(text: pl.Expr) -> pl.Expr:
@@ -129,9 +168,7 @@ class RadiusDetail(Parser):
         frame = indexed(records.text)
         if frame.height == 0:
             return ParseResult()
-        frame = frame.with_columns(
-            attribute(name).alias(column) for name, column in ATTRIBUTES.items()
-        ).with_columns(
+        frame = attributes(frame).with_columns(
             pl.col(column).cast(pl.Int64, strict=False).alias(f"_{column}") for column in COUNTERS
         )
         status = pl.col("acct_status")

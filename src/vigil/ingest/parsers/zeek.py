@@ -81,14 +81,18 @@ class ZeekLog(Parser):
         if frame.height == 0:
             return ParseResult()
         is_json = pl.col("record").str.strip_chars_start().str.starts_with("{")
+        frame = frame.with_columns(is_json.alias("_json"))
         result = ParseResult()
-        tsv_rows = frame.filter(~is_json)
+        tsv_rows = frame.filter(~pl.col("_json")).drop("_json")
         if tsv_rows.height:
             result.extend(self._from_tsv(tsv_rows))
+        if tsv_rows.height == frame.height:
+            return result
         # Zeek writes `ts` as epoch seconds, or as ISO 8601 text with JSON::TS_ISO8601.
+        json = frame.filter(pl.col("_json")).drop("_json")
         iso = pl.col("record").str.contains(r'"ts"\s*:\s*"')
         for iso_time in (False, True):
-            json_rows = frame.filter(is_json & (iso if iso_time else ~iso))
+            json_rows = json.filter(iso if iso_time else ~iso)
             if json_rows.height:
                 result.extend(self._finish(self._from_json(json_rows, iso_time), skipped=0))
         return result
@@ -103,18 +107,18 @@ class ZeekLog(Parser):
 
     def _from_tsv(self, frame: pl.DataFrame) -> ParseResult:
         record = pl.col("record")
+        comment = record.str.starts_with("#") | (record.str.strip_chars() == "")
+        frame = frame.with_columns(comment.alias("_comment"))
         header = frame.filter(record.str.starts_with("#fields"))
-        result = ParseResult()
-        comments = frame.filter(record.str.starts_with("#") | (record.str.strip_chars() == ""))
-        result.skipped = comments.height
-        data = frame.filter(~record.str.starts_with("#") & (record.str.strip_chars() != ""))
+        data = frame.filter(~pl.col("_comment")).drop("_comment")
+        result = ParseResult(skipped=frame.height - data.height)
         # Cut the chunk at each #fields line; rows after it use its layout.
         cuts = [(-1, self.layout)]
         for index, text in zip(header.get_column(INDEX), header.get_column("record"), strict=True):
             cuts.append((int(index), text.rstrip("\r").split("\t")[1:]))
         for number, (start, layout) in enumerate(cuts):
             end = cuts[number + 1][0] if number + 1 < len(cuts) else None
-            part = data.filter(pl.col(INDEX) > start)
+            part = data if len(cuts) == 1 else data.filter(pl.col(INDEX) > start)
             if end is not None:
                 part = part.filter(pl.col(INDEX) < end)
             if part.height:
@@ -123,59 +127,65 @@ class ZeekLog(Parser):
         return result
 
     def _typed_tsv(self, frame: pl.DataFrame, layout: list[str]) -> pl.DataFrame:
+        """The Zeek fields of TSV rows, typed; a row of the wrong width or with a value
+        that is not of its field's type gets a reason.
+
+        One lazy query, so that each field's text is cut and converted once even
+        though its value and its validity check both read it.
+        """
         values = pl.col("record").str.strip_suffix("\r").str.split("\t")
-        frame = frame.with_columns(values.alias("_values"))
-        width = pl.col("_values").list.len()
-        frame = reject_where(
-            frame,
+        query = frame.lazy().with_columns(values.alias("_values"))
+        query = reject_where(
+            query,
             (
-                width != len(layout),
+                pl.col("_values").list.len() != len(layout),
                 f"expected {len(layout)} tab-separated Zeek fields, found a different number",
             ),
         )
-        columns = []
+        columns: list[pl.Expr] = []
+        checks: list[tuple[pl.Expr, str]] = []
         for position, name in enumerate(layout):
             if name not in self.fields:
                 continue
-            raw = pl.col("_values").list.get(position, null_on_oob=True)
-            raw = (
-                pl.when(raw == UNSET).then(None).when(raw == EMPTY).then(pl.lit("")).otherwise(raw)
-            )
-            target = self.fields[name]
-            if isinstance(target, pl.List):
-                # Zeek sets and vectors: comma-separated, "(empty)" for none.
-                items = (
-                    pl.when(raw == "")
-                    .then(pl.lit([], dtype=pl.List(pl.String)))
-                    .otherwise(raw.str.split(","))
-                )
-                value = items.cast(target, strict=False)
-                columns.append(value.alias(name))
-                invalid = value.list.eval(pl.element().is_null()).list.any()
-                columns.append((raw.is_not_null() & invalid).alias(f"_bad_{name}"))
-                continue
-            if target == pl.Boolean:
-                value = raw.replace_strict(
-                    {"T": True, "F": False}, default=None, return_dtype=pl.Boolean
-                )
-            elif target == pl.String:
-                value = raw
-            else:
-                value = raw.cast(target, strict=False)
+            value, bad = self._typed(pl.col("_values").list.get(position, null_on_oob=True), name)
             columns.append(value.alias(name))
-            if target != pl.String:
-                columns.append((raw.is_not_null() & value.is_null()).alias(f"_bad_{name}"))
-        frame = frame.with_columns(columns)
-        checks = [
-            (pl.col(f"_bad_{name}"), f"Zeek field {name} is not a valid {self.fields[name]}")
-            for name in layout
-            if name in self.fields and f"_bad_{name}" in frame.columns
-        ]
-        frame = reject_where(frame, *checks)
-        for name in self.fields:
-            if name not in frame.columns:
-                frame = frame.with_columns(pl.lit(None, dtype=self.fields[name]).alias(name))
-        return frame
+            if bad is not None:
+                checks.append((bad, f"Zeek field {name} is not a valid {self.fields[name]}"))
+        query = reject_where(query.with_columns(columns), *checks)
+        missing = [name for name in self.fields if name not in layout]
+        query = query.with_columns(
+            pl.lit(None, dtype=self.fields[name]).alias(name) for name in missing
+        )
+        return query.collect()
+
+    def _typed(self, raw: pl.Expr, name: str) -> tuple[pl.Expr, pl.Expr | None]:
+        """A field's value of its Zeek text (`-` unset, `(empty)` empty), and the check,
+        on the value once it is column `name`, that the text was there but is not of the
+        field's type."""
+        target = self.fields[name]
+        given = raw.is_not_null() & (raw != UNSET)
+        value = pl.col(name)
+        if isinstance(target, pl.List):
+            # Zeek sets and vectors: comma-separated, "(empty)" for none.
+            items = (
+                pl.when(raw == EMPTY)
+                .then(pl.lit([], dtype=pl.List(pl.String)))
+                .when(raw == "")
+                .then(pl.lit([], dtype=pl.List(pl.String)))
+                .when(given)
+                .then(raw.str.split(","))
+            )
+            if target.inner == pl.String:
+                return items, None  # text items are always valid
+            invalid = value.list.eval(pl.element().is_null()).list.any()
+            return items.cast(target, strict=False), given & invalid
+        if target == pl.String:
+            return pl.when(raw == EMPTY).then(pl.lit("")).when(given).then(raw), None
+        if target == pl.Boolean:
+            typed = pl.when(raw == "T").then(pl.lit(value=True)).when(raw == "F")
+            return typed.then(pl.lit(value=False)), given & value.is_null()
+        # "-" and "(empty)" both fail to convert: only "-" (unset) is a valid null.
+        return raw.cast(target, strict=False), given & value.is_null()
 
     def _finish(self, frame: pl.DataFrame, skipped: int) -> ParseResult:
         frame = reject_where(
