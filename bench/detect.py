@@ -44,6 +44,8 @@ STORES = 4
 SEED = 7
 START = datetime(2026, 11, 23, 8, tzinfo=UTC)
 BATCH_ROWS = 5_000
+LARGER_ROWS = (20_000, 100_000)
+"""Windows of about 1 s and 5 s of a live stream at `RATE` (the lateness grows to fit)."""
 RATE = 20_000
 TICK = 0.2
 LATENCY_SECONDS = 20.0
@@ -92,8 +94,17 @@ def _load(lake_dir: Path, classes: list[str]) -> dict[str, pl.DataFrame]:
     return {name: frame for name, frame in frames.items() if frame.height}
 
 
-def _batches(frames: dict[str, pl.DataFrame]) -> list[tuple[str, pl.DataFrame]]:
-    """(class, frame) micro-batches in event-time order, about `BATCH_ROWS` rows a window."""
+def _batches(
+    frames: dict[str, pl.DataFrame],
+    rows: int = BATCH_ROWS,
+    lateness: timedelta = timedelta(minutes=10),
+) -> list[tuple[str, pl.DataFrame]]:
+    """(class, frame) micro-batches in event-time order, about `rows` rows a window.
+
+    A window spans at most the engine's `lateness` of event time (so no row arrives
+    late): the simulated day is ~7 events/s of event time, so at the default ten
+    minutes a window holds ~4,400 rows whatever `rows` asks for.
+    """
     from vigil.eval.replay import _between
 
     total = sum(frame.height for frame in frames.values())
@@ -102,8 +113,8 @@ def _batches(frames: dict[str, pl.DataFrame]) -> list[tuple[str, pl.DataFrame]]:
     if not isinstance(lo, datetime) or not isinstance(hi, datetime):
         raise TypeError("expected event times")
     span = hi - lo + timedelta(milliseconds=1)
-    step = max(span * BATCH_ROWS / max(total, 1), timedelta(milliseconds=1))
-    step = min(step, timedelta(minutes=10))  # the engine's lateness: no row arrives late
+    step = max(span * rows / max(total, 1), timedelta(milliseconds=1))
+    step = min(step, lateness)  # no row arrives late
     batches = []
     start = lo
     while start <= hi:
@@ -116,28 +127,45 @@ def _batches(frames: dict[str, pl.DataFrame]) -> list[tuple[str, pl.DataFrame]]:
     return batches
 
 
-def _engine() -> Any:
+def _engine(lateness: timedelta = timedelta(minutes=10)) -> Any:
     from vigil.detect.engine import Engine
     from vigil.detect.loader import load_pack
     from vigil.sim import generate_estate
 
-    return Engine(load_pack(), generate_estate(STORES, SEED))
+    return Engine(load_pack(), generate_estate(STORES, SEED), lateness=lateness)
 
 
-def _memory(lake_dir: Path) -> dict[str, float]:
-    engine = _engine()
-    batches = _batches(_load(lake_dir, engine.classes))
-    warm = _engine()  # untimed: lazy imports and first-use costs
+def _memory(lake_dir: Path, rows: int = BATCH_ROWS) -> dict[str, float]:
+    """Events/s through the pack; `rows` per window over all classes (the lateness is
+    raised to the window's span where the default ten minutes would cut it shorter)."""
+    frames = _load(lake_dir, _engine().classes)
+    total = sum(frame.height for frame in frames.values())
+    span = timedelta(days=1) * rows / max(total, 1)  # the simulated stream is one day
+    lateness = timedelta(minutes=10)  # the engine's default, as live
+    if rows > BATCH_ROWS:
+        lateness = max(lateness, span + timedelta(minutes=1))
+    engine = _engine(lateness)
+    batches = _batches(frames, rows, lateness)
+    warm = _engine(lateness)  # untimed: lazy imports and first-use costs
     for name, frame in batches[:50]:
         warm.process(name, frame)
     gc.collect()
     start = time.perf_counter()
+    cpu = time.process_time()
     alerts = 0
     for name, frame in batches:
         alerts += len(engine.process(name, frame).alerts)
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     events = sum(frame.height for _, frame in batches)
-    return {"events": events, "batches": len(batches), "alerts": alerts, "seconds": seconds}
+    return {
+        "events": events,
+        "batches": len(batches),
+        "alerts": alerts,
+        "seconds": seconds,
+        "cpu": cpu,
+        "rows": rows,
+    }
 
 
 def _replay(lake_dir: Path) -> dict[str, float]:
@@ -218,8 +246,8 @@ def _quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def _measure(mode: str, lake_dir: Path) -> dict[str, float]:
-    command = [sys.executable, "-m", "bench.detect", mode, str(lake_dir)]
+def _measure(mode: str, lake_dir: Path, *extra: str) -> dict[str, float]:
+    command = [sys.executable, "-m", "bench.detect", mode, str(lake_dir), *extra]
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ)
@@ -237,6 +265,10 @@ def run(events: int, repeat: int) -> list[Figure]:
         if not lake_dir.exists():
             _build_lake(folder)
         memory = [_measure("memory", lake_dir) for _ in range(repeat)]
+        larger = {
+            rows: [_measure("memory", lake_dir, str(rows)) for _ in range(repeat)]
+            for rows in LARGER_ROWS
+        }
         replays = [_measure("replay", lake_dir) for _ in range(repeat)]
         latency = _measure("latency", lake_dir)
     finally:
@@ -251,6 +283,18 @@ def run(events: int, repeat: int) -> list[Figure]:
             "events/s",
             TARGET_RATE,
             "target",
+        ),
+        *(
+            Figure(
+                f"full pack, in memory, ~{rows:,} rows a window (~{rows / RATE:.0f} s at "
+                f"{RATE:,} events/s): {int(runs[0]['batches']):,} batches, "
+                f"{int(runs[0]['alerts'])} alerts",
+                statistics.median(r["events"] / r["seconds"] for r in runs),
+                "events/s",
+                TARGET_RATE,
+                "target",
+            )
+            for rows, runs in larger.items()
         ),
         Figure(
             f"full pack, replay from the lake: {int(replays[0]['events']):,} events, "
@@ -282,5 +326,8 @@ def run(events: int, repeat: int) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    modes = {"memory": _memory, "replay": _replay, "latency": _latency}
-    print(json.dumps(modes[sys.argv[1]](Path(sys.argv[2]))))
+    if sys.argv[1] == "memory" and len(sys.argv) > 3:
+        print(json.dumps(_memory(Path(sys.argv[2]), int(sys.argv[3]))))
+    else:
+        modes = {"memory": _memory, "replay": _replay, "latency": _latency}
+        print(json.dumps(modes[sys.argv[1]](Path(sys.argv[2]))))

@@ -164,23 +164,43 @@ class Engine:
             health = self.health[rule.meta.uid]
             health.events += len(frame)
             cut = self._cut(event_class, columns, read)
-            part = frame if cut is None else frame.select(cut)
             mask = None if masks is None else masks.get(index)
-            if mask is not None:
-                if not mask.any():
-                    rule.idle(current)  # type: ignore[arg-type]
-                    continue
-                part = part.filter(mask)
-            try:
-                alerts = rule.run(event_class, part, current)  # type: ignore[arg-type]
-            except Exception as error:  # one broken rule never stops the others
-                health.errors += 1
-                health.last_error = f"{type(error).__name__}: {error}"
-                logger.exception("rule %s failed on %s", rule.meta.uid, event_class)
+            if mask is not None and not mask.any():
+                rule.idle(current)  # type: ignore[arg-type]
+                continue
+            alerts = self._run(rule, event_class, frame, cut, mask, current)  # type: ignore[arg-type]
+            if alerts is None:
                 continue
             health.alerts += len(alerts)
             result.alerts.extend(alerts)
         return result
+
+    def _run(
+        self,
+        rule: Rule,
+        event_class: str,
+        frame: pl.DataFrame,
+        cut: list[str] | None,
+        mask: pl.Series | None,
+        current: datetime,
+    ) -> list[Alert] | None:
+        """The rule's alerts over its rows and columns of `frame`; None if it failed."""
+        if mask is not None:
+            passed = frame.lazy().filter(mask)  # rows and columns cut in one step
+            part = (passed if cut is None else passed.select(cut)).collect()
+        else:
+            part = frame if cut is None else frame.select(cut)
+        rule.filtered = mask is not None
+        try:
+            return rule.run(event_class, part, current)
+        except Exception as error:  # one broken rule never stops the others
+            health = self.health[rule.meta.uid]
+            health.errors += 1
+            health.last_error = f"{type(error).__name__}: {error}"
+            logger.exception("rule %s failed on %s", rule.meta.uid, event_class)
+            return None
+        finally:
+            rule.filtered = False
 
     def _cut(
         self, event_class: str, columns: tuple[str, ...], read: frozenset[str] | None

@@ -37,7 +37,7 @@ from vigil.store.lake import Lake
 logger = logging.getLogger(__name__)
 
 DEFAULT_STEP = timedelta(minutes=15)
-DEFAULT_CHUNK = timedelta(hours=1)
+DEFAULT_CHUNK = timedelta(hours=6)
 """Span read per class and query; memory grows with it, the number of queries shrinks."""
 _TICK = timedelta(milliseconds=1)
 """Event time resolution (OCSF `time` is in milliseconds): bounds are rounded up to it."""
@@ -150,9 +150,11 @@ def window_frame(
 
     The lake's views add the partition columns (`day`, `store`) and DuckDB reads
     times back as microseconds; the engine's rules expect exactly the class's
-    columns and types, so the frame is cut and cast to them. Rows of the same
-    millisecond are ordered by a hash of their flat columns: DuckDB scans files
-    in parallel, and a replay must hand the engine the same sequence every time.
+    columns and types, so the frame is cut and cast to them. A replay must hand
+    the engine the same sequence every time: DuckDB scans the lake's files in
+    parallel but keeps their order (the sorted glob of the partitions, and
+    `preserve_insertion_order`, its default), so a stable sort by time suffices,
+    and none when the rows come sorted (one file per class and day and store).
     `columns`: only these (those the class has; `time` always), None: all.
     """
     schema = engine_schema(name)
@@ -168,11 +170,10 @@ def window_frame(
     last_day = (hi - _TICK).date()
     relation = connection.sql(sql, params=[lo.date(), last_day, lo, hi])
     frame: pl.DataFrame = relation.pl().cast(dict(schema.items()))
-    if frame.height < 2:
-        return frame
-    flat = [column for column, kind in schema.items() if not kind.is_nested()]
-    tie = frame.select(flat).hash_rows().alias("_tie")
-    return frame.with_columns(tie).sort(TIME, "_tie").drop("_tie")
+    times = frame.get_column(TIME)
+    if frame.height < 2 or times.is_sorted():
+        return frame.set_sorted(TIME) if frame.height else frame
+    return frame.sort(TIME, maintain_order=True)
 
 
 @cache

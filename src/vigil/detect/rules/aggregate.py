@@ -36,6 +36,7 @@ from vigil.detect.rules.base import (
     kinds,
     reads_of,
 )
+from vigil.detect.rules.state import Partitions
 from vigil.detect.types import TIME, Alert, RuleError
 
 Measure = Literal["count", "sum", "distinct"]
@@ -84,9 +85,13 @@ class Aggregate(Rule):
         self.where = compile_where(spec.where, schema, origin)
         self.keys = list(spec.group_by)
         self.step = max(spec.window / 10, timedelta(seconds=1))
-        self._buckets = pl.DataFrame()
-        self._values = pl.DataFrame()
-        self._recent = pl.DataFrame()
+        self._buckets = Partitions("_b")
+        """Per batch: count, sum and first/last time per (key, bucket); summed when read."""
+        self._values = Partitions("_b")
+        """Per batch: distinct values per (key, bucket) (distinct only)."""
+        self._recent = Partitions(TIME, how="diagonal_relaxed")
+        """Per batch: the matching rows, for evidence (the newest per key, when compacted)."""
+        self._horizon: datetime | None = None
 
     @property
     def measure(self) -> Measure:
@@ -117,7 +122,7 @@ class Aggregate(Rule):
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
         self.catch_up()
         keys, window = self.keys, self.spec.window
-        matched = frame.filter(self.where)
+        matched = frame if self.filtered else frame.filter(self.where)
         if self.keys:
             matched = matched.drop_nulls(self.keys)
         found: list[Alert] = []
@@ -133,18 +138,17 @@ class Aggregate(Rule):
                 hits = hits.rename({"_value": "rate"})
             elif self.measure == "distinct":
                 hits = hits.rename({"_value": "distinct"})
-            rows = (
-                pl.concat([self._recent, matched], how="diagonal_relaxed")
-                if len(self._recent)
-                else matched
-            )
-            found = self.alerts(hits, keys, lambda fired: _evidence(rows, fired, keys), event_class)
-            self._recent = _keep_recent(rows, keys)
+            if not hits.is_empty():
+                rows = self._evidence_rows(matched)
+                found = self.alerts(
+                    hits, keys, lambda fired: _evidence(rows, fired, keys), event_class
+                )
+            self._recent.append(matched, self._fold_recent)
         self._prune(watermark)
         return found
 
     def _count(self, matched: pl.DataFrame) -> pl.DataFrame:
-        """Add the rows to the buckets; the (key, bucket) pairs they touched."""
+        """Add the rows to the buckets (a partition of this batch); the (key, bucket) pairs."""
         keys = [*self.keys, "_b"]
         value = pl.col(self.spec.field).cast(pl.Float64) if self.spec.field else pl.lit(0.0)
         part = matched.group_by(keys).agg(
@@ -153,60 +157,94 @@ class Aggregate(Rule):
             pl.col(TIME).min().alias("_t0"),
             pl.col(TIME).max().alias("_t1"),
         )
-        buckets = (
-            pl.concat([self._buckets, part], how="vertical_relaxed") if len(self._buckets) else part
-        )
-        self._buckets = buckets.group_by(keys).agg(
-            pl.col("_n").sum(), pl.col("_s").sum(), pl.col("_t0").min(), pl.col("_t1").max()
-        )
+        self._buckets.append(part, self._fold_buckets)
         if self.measure == "distinct" and self.spec.field is not None:
-            seen = matched.select(*keys, pl.col(self.spec.field).alias("_v")).drop_nulls("_v")
-            self._values = (
-                pl.concat([self._values, seen], how="vertical_relaxed")
-                if len(self._values)
-                else seen
-            ).unique()
+            seen = (
+                matched.lazy()
+                .select(*keys, pl.col(self.spec.field).alias("_v"))
+                .drop_nulls("_v")
+                .unique()
+                .collect()
+            )
+            self._values.append(seen, self._fold_values)
         return part.select(keys)
+
+    def _fold_buckets(self, buckets: pl.DataFrame) -> pl.DataFrame:
+        return (
+            self._live(buckets, "_b")
+            .group_by([*self.keys, "_b"])
+            .agg(pl.col("_n").sum(), pl.col("_s").sum(), pl.col("_t0").min(), pl.col("_t1").max())
+        )
+
+    def _fold_values(self, values: pl.DataFrame) -> pl.DataFrame:
+        return self._live(values, "_b").unique()
+
+    def _fold_recent(self, rows: pl.DataFrame) -> pl.DataFrame:
+        return _keep_recent(self._live(rows, TIME), self.keys)
+
+    def _live(self, frame: pl.DataFrame, column: str) -> pl.DataFrame:
+        """The rows not older than the last pruning's horizon."""
+        if self._horizon is None:
+            return frame
+        return frame.filter(pl.col(column) >= self._horizon)
+
+    def _evidence_rows(self, matched: pl.DataFrame) -> pl.DataFrame:
+        """The kept recent rows (the newest per key, as pruned) and this batch's rows."""
+        recent = self._recent.frame()
+        if recent.is_empty():
+            return matched
+        kept = self._fold_recent(recent)
+        return pl.concat([kept, matched], how="diagonal_relaxed")
 
     def _windows(self, touched: pl.DataFrame, window: timedelta) -> pl.DataFrame:
         """The windowed value at the end of every touched bucket, per key."""
         on = self.keys or None
         inside = (pl.col("_b_in") > pl.col("_b") - window) & (pl.col("_b_in") <= pl.col("_b"))
-        buckets = self._buckets.rename({"_b": "_b_in"})
-        joined = (
-            touched.join(buckets, on=on, how="inner", nulls_equal=True)
-            if on
-            else touched.join(buckets, how="cross")
-        ).filter(inside)
-        windows = joined.group_by([*self.keys, "_b"]).agg(
-            pl.col("_n").sum().alias("count"),
-            pl.col("_s").sum().alias("sum"),
-            pl.col("_t0").min().alias("_first"),
-            pl.col("_t1").max().alias("_last"),
+        buckets = self._buckets.frame().lazy().rename({"_b": "_b_in"})
+        near = touched.lazy()
+        windows = (
+            (
+                near.join(buckets, on=on, how="inner", nulls_equal=True)
+                if on
+                else near.join(buckets, how="cross")
+            )
+            .filter(inside)
+            .group_by([*self.keys, "_b"])
+            .agg(
+                pl.col("_n").sum().alias("count"),
+                pl.col("_s").sum().alias("sum"),
+                pl.col("_t0").min().alias("_first"),
+                pl.col("_t1").max().alias("_last"),
+            )
         )
         if self.measure == "distinct":
-            values = self._values.rename({"_b": "_b_in"})
-            joined_values = (
-                touched.join(values, on=on, how="inner", nulls_equal=True)
-                if on
-                else touched.join(values, how="cross")
-            ).filter(inside)
-            distinct = joined_values.group_by([*self.keys, "_b"]).agg(
-                pl.col("_v").n_unique().alias("_value"),
-                pl.col("_v").unique().sort().head(EVIDENCE_ROWS).alias("values"),
+            values = self._values.frame().lazy().rename({"_b": "_b_in"})
+            distinct = (
+                (
+                    near.join(values, on=on, how="inner", nulls_equal=True)
+                    if on
+                    else near.join(values, how="cross")
+                )
+                .filter(inside)
+                .group_by([*self.keys, "_b"])
+                .agg(
+                    pl.col("_v").n_unique().alias("_value"),
+                    pl.col("_v").unique().sort().head(EVIDENCE_ROWS).alias("values"),
+                )
             )
-            return windows.join(distinct, on=[*self.keys, "_b"], how="inner", nulls_equal=True)
+            return windows.join(
+                distinct, on=[*self.keys, "_b"], how="inner", nulls_equal=True
+            ).collect()
         chosen = "sum" if self.measure == "sum" else "count"
-        return windows.with_columns(pl.col(chosen).cast(pl.Float64).alias("_value"))
+        return windows.with_columns(pl.col(chosen).cast(pl.Float64).alias("_value")).collect()
 
     def _prune(self, watermark: datetime) -> None:
         horizon = watermark - self.spec.window - self.step
-        if len(self._buckets):
-            self._buckets = self._buckets.filter(pl.col("_b") >= horizon)
-        if len(self._values):
-            self._values = self._values.filter(pl.col("_b") >= horizon)
-        if len(self._recent):
-            self._recent = self._recent.filter(pl.col(TIME) >= horizon)
+        if self._horizon is None or horizon > self._horizon:
+            self._horizon = horizon
+        self._buckets.prune(horizon)
+        self._values.prune(horizon)
+        self._recent.prune(horizon)
         self.prune_suppression(watermark)
 
 
@@ -221,7 +259,7 @@ def _evidence(rows: pl.DataFrame, fired: pl.DataFrame, keys: list[str]) -> pl.Da
     return (
         joined.filter((pl.col(TIME) >= pl.col("_first")) & (pl.col(TIME) <= pl.col("_last")))
         .drop("_first", "_last", "_b")
-        .sort(TIME)
+        .sort(TIME, maintain_order=True)  # ties in arrival order: the same every run
         .group_by("_hit", maintain_order=True)
         .head(EVIDENCE_ROWS)
     )

@@ -224,6 +224,11 @@ class Rule(ABC):
         """Per entity key: no new alert before this event time (suppression)."""
         self._idle: datetime | None = None
         """Watermark of the newest batch skipped as idle (see `idle`), not yet pruned to."""
+        self._until_min: datetime | None = None
+        """Earliest `_until` in the suppression state: pruning before it drops nothing."""
+        self.filtered = False
+        """Set by the engine while `run` gets only rows that pass `prefilter` (no need to
+        filter again); a kind whose `run` filters by its prefilter may skip that then."""
 
     @property
     @abstractmethod
@@ -349,12 +354,17 @@ class Rule(ABC):
             )
         if until is not None:
             self._until = until
+            earliest = until.get_column("_until").min()
+            self._until_min = earliest if isinstance(earliest, datetime) else None
         result = pl.concat(fired, how="vertical_relaxed") if fired else hits.clear()
         return result.drop("_all") if "_all" in result.columns else result
 
     def prune_suppression(self, watermark: datetime) -> None:
-        if not self._until.is_empty():
-            self._until = self._until.filter(pl.col("_until") > watermark)
+        if self._until_min is None or self._until_min > watermark:
+            return  # nothing to drop (a frame operation saved on most batches)
+        self._until = self._until.filter(pl.col("_until") > watermark)
+        earliest = self._until.get_column("_until").min() if len(self._until) else None
+        self._until_min = earliest if isinstance(earliest, datetime) else None
 
     def _alert(
         self, hit: dict[str, Any], keys: Sequence[str], evidence: pl.DataFrame, event_class: str

@@ -112,8 +112,6 @@ class ForecastRule(Rule):
 
         until = watermark.replace(minute=0, second=0, microsecond=0)
         history = self._hourly.filter(pl.col("time") < until)
-        if history.is_empty():
-            return
         if history.is_empty():  # every hour counted so far is the current one
             return
         span = history.get_column("time").max() - history.get_column("time").min()  # type: ignore[operator]

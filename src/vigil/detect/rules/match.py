@@ -62,7 +62,7 @@ class Match(Rule):
 
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
         self.catch_up()
-        matched = frame.filter(self.where).with_columns(
+        matched = (frame if self.filtered else frame.filter(self.where)).with_columns(
             pl.col(TIME).alias("_first"), pl.col(TIME).alias("_last")
         )
         found = self.alerts(matched, self.spec.group_by, _itself, event_class)

@@ -32,6 +32,7 @@ from vigil.detect.rules.base import (
     kinds,
     reads_of,
 )
+from vigil.detect.rules.state import Partitions
 from vigil.detect.types import TIME, Alert, RuleError
 
 
@@ -66,7 +67,10 @@ class NewValue(Rule):
         check_columns(schema, [*spec.key, *spec.value, *(spec.group_by or [])], origin)
         self.where = compile_where(spec.where, schema, origin)
         self.pair = [*spec.key, *spec.value]
-        self._seen = pl.DataFrame()
+        self._seen = Partitions("_seen")
+        """Per batch: the pairs seen and when last; a pair is known while any row of it is
+        not older than `_forget` (folded into one row per pair when compacted)."""
+        self._forget: datetime | None = None
         self._learning_until: datetime | None = None
 
     @property
@@ -88,7 +92,7 @@ class NewValue(Rule):
 
     def run(self, event_class: str, frame: pl.DataFrame, watermark: datetime) -> list[Alert]:
         self.catch_up()
-        matched = frame.filter(self.where).drop_nulls(self.pair)
+        matched = (frame if self.filtered else frame.filter(self.where)).drop_nulls(self.pair)
         if matched.is_empty():
             self._prune(watermark)
             return []
@@ -98,24 +102,24 @@ class NewValue(Rule):
                 self._learning_until = first + self.spec.learn_for
         extra = [c for c in self.spec.group_by or [] if c not in self.pair]
         pairs = (
-            matched.sort(TIME)
+            matched.lazy()
+            .sort(TIME)
             .group_by(self.pair)
             .agg(
                 pl.col(TIME).min().alias("_first"),
                 pl.col(TIME).max().alias("_seen"),
                 *(pl.col(c).first() for c in extra),
             )
+            .collect()
         )
-        new = (
-            pairs
-            if self._seen.is_empty()
-            else pairs.join(
-                self._seen.select(self.pair), on=self.pair, how="anti", nulls_equal=True
-            )
-        )
+        unseen = pairs.lazy()
+        if len(self._seen):
+            known = self._known().select(self.pair)
+            unseen = unseen.join(known, on=self.pair, how="anti", nulls_equal=True)
         if self._learning_until is not None:
-            new = new.filter(pl.col("_first") >= self._learning_until)
-        self._remember(pairs)
+            unseen = unseen.filter(pl.col("_first") >= self._learning_until)
+        new = unseen.collect()
+        self._seen.append(pairs.select(*self.pair, "_seen"), self._fold)
         found: list[Alert] = []
         if not new.is_empty():
             hits = new.with_columns(pl.col("_first").alias("_last")).drop("_seen")
@@ -140,14 +144,22 @@ class NewValue(Rule):
 
         return rows
 
-    def _remember(self, pairs: pl.DataFrame) -> None:
-        latest = pairs.select(*self.pair, "_seen")
-        merged = (
-            pl.concat([self._seen, latest], how="vertical_relaxed") if len(self._seen) else latest
+    def _known(self) -> pl.LazyFrame:
+        """Pairs seen and not forgotten (a pair may have a row in several partitions)."""
+        seen = self._seen.frame().lazy()
+        return seen if self._forget is None else seen.filter(pl.col("_seen") >= self._forget)
+
+    def _fold(self, seen: pl.DataFrame) -> pl.DataFrame:
+        known = (
+            seen.lazy()
+            if self._forget is None
+            else seen.lazy().filter(pl.col("_seen") >= self._forget)
         )
-        self._seen = merged.group_by(self.pair).agg(pl.col("_seen").max())
+        return known.group_by(self.pair).agg(pl.col("_seen").max()).collect()
 
     def _prune(self, watermark: datetime) -> None:
-        if len(self._seen):
-            self._seen = self._seen.filter(pl.col("_seen") >= watermark - self.spec.forget_after)
+        forget = watermark - self.spec.forget_after
+        if self._forget is None or forget > self._forget:
+            self._forget = forget
+        self._seen.prune(forget)
         self.prune_suppression(watermark)
