@@ -89,3 +89,45 @@ def test_cli_lint_reports_file_and_line(tmp_path: Path) -> None:
     good = CliRunner().invoke(app, ["detect", "lint"])
     assert good.exit_code == 0
     assert "0 problem(s)" in good.output
+
+
+def test_cli_backtest_and_run_over_an_imported_log(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "--data", str(data)]).exit_code == 0
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(
+            f'203.0.113.50 - - [27/Nov/2026:14:0{m}:{s:02d} +0000] "POST /api/payment/authorize '
+            f'HTTP/1.1" 402 159 "-" "Mozilla/5.0"\n'
+            for m in range(3)
+            for s in range(0, 60, 6)
+        )
+    )
+    imported = runner.invoke(
+        app, ["ingest", str(log), "--data", str(data), "--format", "web_access"]
+    )
+    assert imported.exit_code == 0, imported.output
+    backtest = runner.invoke(
+        app,
+        [
+            "detect",
+            "backtest",
+            "vigil.web.card_testing",
+            "--data",
+            str(data),
+            "--since",
+            "520w",
+            "--json",
+        ],
+    )
+    assert backtest.exit_code == 0, backtest.output
+    assert '"rule": "vigil.web.card_testing"' in backtest.output
+    assert "203.0.113.50" in backtest.output
+    unknown = runner.invoke(app, ["detect", "backtest", "no.such.rule", "--data", str(data)])
+    assert unknown.exit_code == 1
+    assert "no rule 'no.such.rule'" in unknown.output
+    stored = runner.invoke(app, ["detect", "run", "--data", str(data)])
+    again = runner.invoke(app, ["detect", "run", "--data", str(data)])
+    assert "1 new in the database" in stored.output
+    assert "0 new in the database" in again.output

@@ -191,20 +191,23 @@ def _bounds(
     since: datetime | None,
     until: datetime | None,
 ) -> tuple[datetime, datetime] | None:
-    """The span to replay: the given bounds, or the oldest/newest event of `classes`."""
-    if since is None or until is None:
-        union = " UNION ALL ".join(
-            f'SELECT min(time) AS lo, max(time) AS hi FROM "{name}"'  # noqa: S608
-            for name in classes
-        )
-        rows = connection.sql(f"SELECT min(lo), max(hi) FROM ({union})").fetchall()  # noqa: S608
-        oldest, newest = rows[0] if rows else (None, None)
-        if not isinstance(oldest, datetime) or not isinstance(newest, datetime):
-            return None
-        since = since or _utc(oldest)
-        until = until or _utc(newest + _TICK)
-    if since is None or until is None:  # pragma: no cover - both set above
+    """The span to replay: the given bounds, narrowed to the oldest/newest event of `classes`.
+
+    `--since 30d` over a lake that holds one day walks that day, not 30 days of empty windows.
+    """
+    union = " UNION ALL ".join(
+        f'SELECT min(time) AS lo, max(time) AS hi FROM "{name}"'  # noqa: S608
+        for name in classes
+    )
+    rows = connection.sql(f"SELECT min(lo), max(hi) FROM ({union})").fetchall()  # noqa: S608
+    oldest, newest = rows[0] if rows else (None, None)
+    if not isinstance(oldest, datetime) or not isinstance(newest, datetime):
         return None
+    first, last = _utc(oldest), _utc(newest + _TICK)
+    if first is None or last is None:  # pragma: no cover - both are datetimes
+        return None
+    since = first if since is None else max(since, first)
+    until = last if until is None else min(until, last)
     if since >= until:
         return None
     return since, until
