@@ -361,3 +361,29 @@ def test_count_rule_on_a_class_that_has_a_count_column(tmp_path: Path) -> None:
     rows = [{"time": T0, "src_endpoint.ip": "10.0.0.9", "count": 7} for _ in range(3)]
     alerts = engine.process("network_activity", frame("network_activity", rows)).alerts
     assert [a.values["count"] for a in alerts] == [3]  # the rule's count, not the event's
+
+
+def test_new_value_learning_counts_from_the_stream_not_from_the_first_match(
+    tmp_path: Path,
+) -> None:
+    """Tills never talk outside: the first match is the malware itself and must alert."""
+    engine = rules_from(
+        tmp_path,
+        "id: pos_out\nkind: new_value\n"
+        + COMMON
+        + "class: network_activity\nwhere: {src_endpoint.zone: pos, dst_endpoint.zone: null}\n"
+        "key: []\nvalue: [dst_endpoint.ip]\nlearn_for: 1h\n",
+    )
+
+    def flow(minutes: float, zone: str | None) -> dict[str, Any]:
+        return {
+            "time": T0 + timedelta(minutes=minutes),
+            "src_endpoint.zone": "pos",
+            "dst_endpoint.zone": zone,
+            "dst_endpoint.ip": "10.0.43.5" if zone else "203.0.113.9",
+        }
+
+    inside = [flow(m, "cardholder_data") for m in range(0, 120, 10)]
+    assert engine.process("network_activity", frame("network_activity", inside)).alerts == []
+    out = engine.process("network_activity", frame("network_activity", [flow(125, None)]))
+    assert [a.values["dst_endpoint.ip"] for a in out.alerts] == ["203.0.113.9"]

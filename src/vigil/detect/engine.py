@@ -159,6 +159,10 @@ class Engine:
         frame = self.context.add(frame, self._context_columns(reads))
         columns = tuple(frame.columns)
         current = self.watermark or frame.get_column(TIME).min()
+        first = frame.get_column(TIME).min()
+        if isinstance(first, datetime):
+            for rule in rules:
+                rule.begin(first)
         masks = self._masks(event_class, frame)
         for index, (rule, read) in enumerate(zip(rules, reads, strict=True)):
             health = self.health[rule.meta.uid]

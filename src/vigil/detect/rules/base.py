@@ -220,6 +220,10 @@ class Rule(ABC):
         self.meta = spec.meta(origin)
         self.origin = origin
         self.context: Context | None = None
+        self.stream_start: datetime | None = None
+        """Oldest event time of the stream the engine has offered this rule, matching or not:
+        learning periods count from it, so a rule whose first match is an attack does not
+        learn the attack as normal."""
         self._until = pl.DataFrame()
         """Per entity key: no new alert before this event time (suppression)."""
         self._idle: datetime | None = None
@@ -266,6 +270,11 @@ class Rule(ABC):
     def bind(self, context: Context) -> None:
         """Called once by the engine with its context (the estate); kept for kinds that need it."""
         self.context = context
+
+    def begin(self, oldest: datetime) -> None:
+        """The engine offers a batch whose oldest event is `oldest` (called for every batch)."""
+        if self.stream_start is None or oldest < self.stream_start:
+            self.stream_start = oldest
 
     def idle(self, watermark: datetime) -> None:
         """No row of a batch passed the prefilter: prune to `watermark` later, in `catch_up`.

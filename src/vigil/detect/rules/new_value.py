@@ -97,7 +97,7 @@ class NewValue(Rule):
             self._prune(watermark)
             return []
         if self._learning_until is None:
-            first = matched.get_column(TIME).min()
+            first = self.stream_start or matched.get_column(TIME).min()
             if isinstance(first, datetime):
                 self._learning_until = first + self.spec.learn_for
         extra = [c for c in self.spec.group_by or [] if c not in self.pair]

@@ -95,6 +95,7 @@ class _Scored(Rule):
         return (self.spec.event_class,)
 
     def _warming(self, first: object) -> datetime | None:
+        first = self.stream_start or first
         if self._learning_until is None and isinstance(first, datetime):
             self._learning_until = first + self.spec.warmup
         return self._learning_until
