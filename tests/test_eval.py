@@ -371,3 +371,23 @@ def test_run_eval_on_a_tiny_estate(tmp_path: Path) -> None:
     data = json.loads(report.to_json())
     assert data["setup"]["stores"] == 1
     assert len(data["score"]["scenarios"]) == len(report.score.scenarios)
+
+    # The same run again with `reuse`: detected and scored again, nothing simulated.
+    again = Recorder(("network_activity", "pos_transaction"))
+    reused = run_eval(
+        stores=1, days=0.25, warmup_days=0.1, seed=3, rules=[again], workdir=tmp_path, reuse=True
+    )
+    assert [timing.phase for timing in reused.timings] == ["detect", "score"]
+    assert reused.timings[0].events == report.timings[2].events
+    assert reused.score.scenarios == report.score.scenarios
+    # A different seed is not the same run: it simulates afresh.
+    other = run_eval(
+        stores=1,
+        days=0.25,
+        warmup_days=0.1,
+        seed=4,
+        rules=[Recorder(("pos_transaction",))],
+        workdir=tmp_path,
+        reuse=True,
+    )
+    assert other.timings[0].phase == "sim"

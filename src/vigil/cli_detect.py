@@ -180,6 +180,9 @@ def eval_command(
     ] = 1.0,
     workdir: Annotated[Path | None, typer.Option(help="Keep the run's files here.")] = None,
     as_json: Annotated[Path | None, typer.Option("--json", help="Also write the report.")] = None,
+    reuse: Annotated[
+        bool, typer.Option(help="Re-detect the --workdir of an identical run; no sim, no ingest.")
+    ] = False,
 ) -> None:
     """Simulate, ingest, detect and score against ground truth: recall, false alerts, TTD."""
     from vigil.eval.run import run_eval
@@ -192,6 +195,7 @@ def eval_command(
             seed=seed,
             warmup_days=warmup,
             workdir=folder,
+            reuse=reuse,
             progress=lambda p: err.print(f"{p.phase}: {p.done}/{p.total}", end="\r"),
         )
     err.print()

@@ -29,7 +29,7 @@ from vigil.detect.loader import load_pack
 from vigil.detect.rules.base import Rule
 from vigil.estate import Estate
 from vigil.eval.replay import ReplayProgress, ReplayResult, replay
-from vigil.eval.score import Scorecard, score_alerts
+from vigil.eval.score import Scorecard, read_truth, score_alerts
 from vigil.ingest import Ingestor, import_path
 from vigil.ingest.enrich import Enricher
 from vigil.sim import (
@@ -140,17 +140,24 @@ def run_eval(
     workdir: Path,
     progress: Callable[[EvalProgress], None] | None = None,
     start: datetime = DEFAULT_START,
+    reuse: bool = False,
 ) -> EvalReport:
     """Simulate `stores` stores for `warmup_days` + `days`, detect, score the last `days`.
 
     `rules` default to the shipped retail pack (fresh state). `workdir` receives
     the simulated telemetry (`warmup/`, `eval/`), the lake and the database;
-    the folders this function writes are emptied first.
+    the folders this function writes are emptied first. With `reuse`, a workdir
+    a run with the same stores, days, warm-up, seed and start left is detected and
+    scored again without simulating and ingesting (for tuning rules).
     """
     notify = progress or (lambda _: None)
     rules = list(rules) if rules is not None else load_pack()
     estate = generate_estate(stores, seed)
     warmup_start = start - timedelta(days=warmup_days)
+    if reuse and _same_run(workdir, estate, seed, warmup_start, start + timedelta(days=days)):
+        setup = EvalSetup(stores, days, warmup_days, seed, start, len(rules))
+        known = read_truth(workdir / "eval" / "truth.jsonl")
+        return _detect_and_score(setup, rules, estate, Lake(workdir / "lake"), known, [], notify)
     folders = _fresh(workdir)
     timings: list[PhaseTiming] = []
 
@@ -176,21 +183,47 @@ def run_eval(
     stored, rejected, skipped = _ingest(estate, lake, workdir, folders, warmup_days > 0, notify)
     timings.append(PhaseTiming("ingest", time.perf_counter() - clock, stored))
 
+    report = _detect_and_score(
+        EvalSetup(stores, days, warmup_days, seed, start, len(rules)),
+        rules,
+        estate,
+        lake,
+        truth,
+        timings,
+        notify,
+    )
+    report.skipped_files = skipped
+    report.rejected_records = rejected
+    report.unfit_scenarios = unfit
+    return report
+
+
+def _detect_and_score(
+    setup: EvalSetup,
+    rules: Sequence[Rule],
+    estate: Estate,
+    lake: Lake,
+    truth: list[TruthRecord],
+    timings: list[PhaseTiming],
+    notify: Callable[[EvalProgress], None],
+) -> EvalReport:
+    """Replay the warm-up, then the evaluated span, through one engine; score the latter."""
+    start = setup.start
     clock = time.perf_counter()
     engine = Engine(rules, estate)
     warm = ReplayResult()
-    if warmup_days > 0:
+    if setup.warmup_days > 0:
+        warmup_start = start - timedelta(days=setup.warmup_days)
         warm = replay(lake, engine, warmup_start, start, progress=_relay(notify, "detect warm-up"))
-    scored = replay(
-        lake, engine, start, start + timedelta(days=days), progress=_relay(notify, "detect")
-    )
+    end = start + timedelta(days=setup.days)
+    scored = replay(lake, engine, start, end, progress=_relay(notify, "detect"))
     timings.append(PhaseTiming("detect", time.perf_counter() - clock, warm.events + scored.events))
 
     clock = time.perf_counter()
-    score = score_alerts(scored.alerts, truth, stores * days)
+    score = score_alerts(scored.alerts, truth, setup.stores * setup.days)
     timings.append(PhaseTiming("score", time.perf_counter() - clock, len(scored.alerts)))
     return EvalReport(
-        setup=EvalSetup(stores, days, warmup_days, seed, start, len(rules)),
+        setup=setup,
         score=score,
         timings=timings,
         warmup_alerts=len(warm.alerts),
@@ -198,9 +231,27 @@ def run_eval(
         rule_errors={
             uid: health.last_error or "" for uid, health in engine.health.items() if health.errors
         },
-        skipped_files=skipped,
-        rejected_records=rejected,
-        unfit_scenarios=unfit,
+    )
+
+
+def _same_run(workdir: Path, estate: Estate, seed: int, first: datetime, end: datetime) -> bool:
+    """Whether `workdir` holds a finished run of this estate, seed and span."""
+    manifest = workdir / "eval" / "manifest.json"
+    if not (workdir / "lake").is_dir() or not manifest.exists():
+        return False
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    warmup = workdir / "warmup" / "manifest.json"
+    started = first
+    if warmup.exists():
+        started = datetime.fromisoformat(json.loads(warmup.read_text(encoding="utf-8"))["start"])
+    return bool(
+        data.get("seed") == seed
+        and data.get("stores") == [store.uid for store in estate.stores]
+        and datetime.fromisoformat(data["end"]) == end
+        and started == first
     )
 
 
