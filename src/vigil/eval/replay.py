@@ -30,7 +30,7 @@ import polars as pl
 
 from vigil.detect.engine import Engine
 from vigil.detect.types import TIME, Alert
-from vigil.events.columns import arrow_schema
+from vigil.events.columns import polars_schema
 from vigil.events.registry import event_class
 from vigil.store.lake import Lake
 
@@ -179,10 +179,7 @@ def window_frame(
 @cache
 def engine_schema(name: str) -> pl.Schema:
     """Columns and polars types of class `name` as the engine's rules read them."""
-    empty = pl.from_arrow(arrow_schema(event_class(name)).empty_table())
-    if not isinstance(empty, pl.DataFrame):  # pragma: no cover - a table gives a frame
-        raise TypeError("expected a table")
-    return empty.schema
+    return polars_schema(event_class(name))
 
 
 def _bounds(

@@ -21,6 +21,7 @@ from enum import IntEnum
 from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ValidationError
@@ -136,6 +137,15 @@ def arrow_schema(event_class: type[OcsfEvent]) -> pa.Schema:
         "ocsf.class_name": event_class.CLASS_NAME,
     }
     return pa.schema(fields, metadata=metadata)
+
+
+@cache
+def polars_schema(event_class: type[OcsfEvent]) -> pl.Schema:
+    """The same columns as polars types: what rules, replay and Sigma compile against."""
+    empty = pl.from_arrow(arrow_schema(event_class).empty_table())
+    if not isinstance(empty, pl.DataFrame):  # pragma: no cover - a table gives a frame
+        raise TypeError("expected a table")
+    return empty.schema
 
 
 def _item(node: FieldNode) -> FieldNode:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from vigil.detect.context import CONTEXT_COLUMNS, LOCAL_HOUR, OPEN, PEAK, POS_COLUMNS, Context
 from vigil.detect.explain import PLACEHOLDER, render
 from vigil.detect.types import Alert, RuleError, RuleMeta, Severity
-from vigil.events.columns import arrow_schema
+from vigil.events.columns import polars_schema
 from vigil.events.registry import event_class
 from vigil.plugins import Registry
 
@@ -188,8 +188,7 @@ DEFAULT_ENTITIES: dict[str, str] = {
 
 def class_schema(name: str) -> pl.Schema:
     """The polars schema of a class's frames in the engine (its columns plus `ctx.*`)."""
-    empty = pl.from_arrow(arrow_schema(event_class(name)).empty_table())
-    schema = pl.Schema(empty.schema if isinstance(empty, pl.DataFrame) else {})
+    schema = pl.Schema(polars_schema(event_class(name)))
     schema[OPEN] = pl.Boolean()
     schema[LOCAL_HOUR] = pl.Int8()
     schema[PEAK] = pl.Int8()

@@ -33,7 +33,7 @@ from vigil.detect.sigma.matchers import SigmaCompileError
 from vigil.detect.sigma.pipeline import logsource_spec, vigil_pipeline
 from vigil.detect.sigma.types import SigmaCorrelation, SigmaDetection
 from vigil.detect.types import RuleError, RuleMeta, Severity
-from vigil.events.columns import arrow_schema
+from vigil.events.columns import polars_schema
 from vigil.events.registry import event_class
 
 SigmaItem = SigmaDetection | SigmaCorrelation
@@ -43,7 +43,7 @@ _TECHNIQUE = re.compile(r"t\d{4}(\.\d{3})?")
 @cache
 def class_schema(name: str) -> pl.Schema:
     """The polars schema of an event class's frames (`process_activity`)."""
-    return pl.from_arrow(arrow_schema(event_class(name)).empty_table()).schema  # type: ignore[union-attr]
+    return polars_schema(event_class(name))
 
 
 def _message(error: Exception) -> str:
