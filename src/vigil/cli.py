@@ -16,14 +16,14 @@ from typing import Annotated
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vigil import __version__
 from vigil.cli_detect import demo_detections, detect_app, eval_command
-from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text, load_settings
-from vigil.estate import Estate, EstateFileError, load_estate, sample_estate_text
+from vigil.cli_support import err, estate_of, fail, open_database, out, settings_of
+from vigil.config import CONFIG_FILE, Settings, default_config_text
+from vigil.estate import Estate, sample_estate_text
 from vigil.events.docs import render_markdown
 from vigil.ingest import IngestError, Ingestor, import_path, ingest_status, parsers
 from vigil.ingest.enrich import Enricher
@@ -50,25 +50,10 @@ app.add_typer(lake_app, name="lake")
 app.add_typer(detect_app, name="detect")
 app.command("eval")(eval_command)
 
-out = Console()
-err = Console(stderr=True)
-
 DataOption = Annotated[
     Path, typer.Option("--data", "-d", help="Data folder.", envvar="VIGIL_DATA", show_default=True)
 ]
 DEFAULT_DATA = Path("vigil-data")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _settings(data: Path) -> Settings:
-    try:
-        return load_settings(data)
-    except ConfigError as error:
-        raise _fail(str(error)) from error
 
 
 @app.command()
@@ -92,35 +77,20 @@ def _initialise(data: Path) -> Settings:
     config_path = data / CONFIG_FILE
     if not config_path.exists():
         config_path.write_text(default_config_text(), encoding="utf-8")
-    settings = _settings(data)
+    settings = settings_of(data)
     if not settings.estate_path.exists():
         settings.estate_path.write_text(sample_estate_text(), encoding="utf-8")
     settings.lake_path.mkdir(parents=True, exist_ok=True)
-    database = _open_database(settings)
+    database = open_database(settings)
     database.audit("cli", "init", str(data.resolve()), {"version": __version__})
     database.close()
     return settings
 
 
-def _open_database(settings: Settings) -> Database:
-    try:
-        return Database.open(settings.database_url)
-    except StoreError as error:
-        raise _fail(str(error)) from error
-
-
-def _estate(path: Path) -> Estate:
-    try:
-        return load_estate(path)
-    except EstateFileError as error:
-        count = len(error.problems)
-        raise _fail(f"{count} problem{'s' * (count != 1)} in the estate:\n{error}") from error
-
-
 @estate_app.command("validate")
 def estate_validate(path: Annotated[Path, typer.Argument(help="Estate YAML file.")]) -> None:
     """Check an estate file and list every problem as file:line."""
-    estate = _estate(path)
+    estate = estate_of(path)
     out.print(
         f"{path}: valid — {len(estate.regions)} regions, {len(estate.stores)} stores, "
         f"{len(estate.assets)} assets, {len(estate.identities)} identities."
@@ -163,7 +133,7 @@ def query(
     try:
         result = lake.query(sql, limit=limit + 1)
     except StoreError as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     truncated = len(result.rows) > limit
     result = QueryResult(result.columns, result.rows[:limit], result.table.slice(0, limit))
     if output is OutputFormat.CSV:
@@ -194,9 +164,9 @@ def _printable(table: pa.Table) -> pa.Table:
 
 
 def _lake(data: Path) -> Lake:
-    settings = _settings(data)
+    settings = settings_of(data)
     if not settings.lake_path.is_dir():
-        raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+        raise fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
     return Lake(settings.lake_path)
 
 
@@ -247,7 +217,7 @@ def ingest(
     """Import telemetry files into the lake; bad records become dead letters, never stop it."""
     if paths[0] in INGEST_WORDS and not Path(paths[0]).exists():
         if len(paths) > 1:
-            raise _fail(f"`vigil ingest {paths[0]}` takes no paths")
+            raise fail(f"`vigil ingest {paths[0]}` takes no paths")
         if paths[0] == "formats":
             _print_formats()
         elif paths[0] == "serve":
@@ -256,17 +226,17 @@ def ingest(
             _print_ingest_status(data)
         return
     if format_name is not None and format_name not in parsers.names():
-        raise _fail(f"unknown format {format_name!r}; known: {', '.join(parsers.names())}")
-    settings = _settings(data)
+        raise fail(f"unknown format {format_name!r}; known: {', '.join(parsers.names())}")
+    settings = settings_of(data)
     if not settings.lake_path.is_dir():
-        raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
-    enricher = Enricher(_estate(settings.estate_path)) if settings.estate_path.exists() else None
-    database = _open_database(settings)
+        raise fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+    enricher = Enricher(estate_of(settings.estate_path)) if settings.estate_path.exists() else None
+    database = open_database(settings)
     ingestor = Ingestor(Lake(settings.lake_path), database, enricher)
     try:
         total, failed = _ingest_paths([Path(p) for p in paths], ingestor, format_name)
     except (IngestError, StoreError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     finally:
         database.close()
     out.print(
@@ -286,16 +256,16 @@ def _serve_connectors(data: Path, config: Path | None) -> None:
     from vigil.ingest import serve
 
     if config is None:
-        raise _fail("`vigil ingest serve` needs --config connectors.yaml")
-    settings = _settings(data)
+        raise fail("`vigil ingest serve` needs --config connectors.yaml")
+    settings = settings_of(data)
     if not settings.lake_path.is_dir():
-        raise _fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+        raise fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
     from vigil.detect.engine import Engine
     from vigil.detect.live import LiveDetection
     from vigil.detect.loader import load_pack
 
-    estate = _estate(settings.estate_path) if settings.estate_path.exists() else None
-    database = _open_database(settings)
+    estate = estate_of(settings.estate_path) if settings.estate_path.exists() else None
+    database = open_database(settings)
     live = LiveDetection(Engine(load_pack(), estate), database)
     ingestor = Ingestor(
         Lake(settings.lake_path),
@@ -315,7 +285,7 @@ def _serve_connectors(data: Path, config: Path | None) -> None:
             ),
         )
     except (IngestError, StoreError, OSError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     finally:
         database.close()
     out.print(f"Stopped. {serve.summary(totals)}; {live.alerts} alert(s) stored.")
@@ -357,7 +327,7 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     if path.is_dir():
         return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
-    raise _fail(f"{path}: no such file or folder")
+    raise fail(f"{path}: no such file or folder")
 
 
 def _print_formats() -> None:
@@ -371,8 +341,8 @@ def _print_formats() -> None:
 
 
 def _print_ingest_status(data: Path) -> None:
-    settings = _settings(data)
-    database = _open_database(settings)
+    settings = settings_of(data)
+    database = open_database(settings)
     try:
         sources, letters = ingest_status(database)
     finally:
@@ -409,12 +379,12 @@ def demo(
     if fresh and data.exists():
         shutil.rmtree(data)
     settings = _initialise(data)
-    estate = _estate(settings.estate_path)
+    estate = estate_of(settings.estate_path)
     _print_estate(estate)
 
     sample = resources.files("vigil.events").joinpath("samples/sample_events.ndjson")
     data_bytes = sample.read_bytes()
-    database = _open_database(settings)
+    database = open_database(settings)
     lake = Lake(settings.lake_path)
     ingestor = Ingestor(lake, database, Enricher(estate))
     with Progress(
@@ -449,7 +419,7 @@ def demo(
         try:
             _print_result(lake.query(sql), title)
         except StoreError as error:
-            raise _fail(str(error)) from error
+            raise fail(str(error)) from error
     _print_after_hours(estate, lake)
     demo_detections(lake, estate, database)
 
@@ -606,16 +576,16 @@ def sim(
         out.print(table)
         return
     if estate_file is not None and stores is not None:
-        raise _fail("give --stores or --estate, not both")
+        raise fail("give --stores or --estate, not both")
     if speed is not None and not to:
-        raise _fail("--speed paces streaming: give a sink with --to")
+        raise fail("--speed paces streaming: give a sink with --to")
     estate = (
-        _estate(estate_file) if estate_file is not None else generate_estate(stores or 20, seed)
+        estate_of(estate_file) if estate_file is not None else generate_estate(stores or 20, seed)
     )
     try:
         moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
     except ValueError as error:
-        raise _fail(f"--start {start!r} is not an ISO 8601 time") from error
+        raise fail(f"--start {start!r} is not an ISO 8601 time") from error
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
@@ -644,7 +614,7 @@ def sim(
             played = stream(result.timeline, sinks, world.span.start, speed)
             out.print(f"Streamed {played.lines:,} lines in {played.seconds:.1f} s.")
     except (PluginNotFoundError, SimError) as error:
-        raise _fail(str(error)) from error
+        raise fail(str(error)) from error
     table = Table(
         "source",
         "file",

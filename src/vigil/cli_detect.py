@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from vigil.cli_support import err, estate_of, fail, open_database, out, settings_of
 from vigil.detect.engine import Engine
 from vigil.detect.loader import lint_rules, load_pack, load_rules, pack_files
 from vigil.detect.rules import Rule
@@ -24,15 +24,7 @@ from vigil.store.database import Database
 from vigil.store.lake import Lake
 
 detect_app = typer.Typer(help="Detection rules: lint, list, backtest, run.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
-
 _SINCE = re.compile(r"^(\d+)([hdw])$")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _since(text: str | None) -> datetime | None:
@@ -40,7 +32,7 @@ def _since(text: str | None) -> datetime | None:
         return None
     match = _SINCE.match(text)
     if match is None:
-        raise _fail(f"--since {text!r}: expected a span like 12h, 30d or 2w")
+        raise fail(f"--since {text!r}: expected a span like 12h, 30d or 2w")
     unit = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
     return datetime.now(UTC) - int(match.group(1)) * unit[match.group(2)]
 
@@ -83,16 +75,15 @@ def _load(paths: list[Path] | None) -> list[Rule]:
     try:
         return load_rules(paths) if paths else load_pack()
     except LintError as error:
-        raise _fail(f"{len(error.errors)} broken rule(s):\n{error}") from error
+        raise fail(f"{len(error.errors)} broken rule(s):\n{error}") from error
 
 
 def _replay(data: Path, rules: list[Rule], since: str | None) -> tuple[list[Alert], int]:
-    from vigil.cli import _estate, _settings
     from vigil.eval.replay import replay
     from vigil.store.lake import Lake
 
-    settings = _settings(data)
-    estate = _estate(settings.estate_path) if settings.estate_path.exists() else None
+    settings = settings_of(data)
+    estate = estate_of(settings.estate_path) if settings.estate_path.exists() else None
     engine = Engine(rules, estate)
     result = replay(Lake(settings.lake_path), engine, since=_since(since))
     for uid, health in engine.health.items():
@@ -112,7 +103,7 @@ def backtest(
     path = Path(rule)
     chosen = _load([path]) if path.exists() else [r for r in load_pack() if r.meta.uid == rule]
     if not chosen:
-        raise _fail(f"no rule {rule!r} in the pack and no such file")
+        raise fail(f"no rule {rule!r} in the pack and no such file")
     alerts, events = _replay(data, chosen, since)
     _print_alerts(alerts, as_json)
     if not as_json:
@@ -126,10 +117,9 @@ def run(
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Rule files.")] = None,
 ) -> None:
     """Run the pack (or --rules) over the lake and store the alerts (each alert once)."""
-    from vigil.cli import _open_database, _settings
 
     alerts, events = _replay(data, _load(rules), since)
-    database = _open_database(_settings(data))
+    database = open_database(settings_of(data))
     try:
         new = store_alerts(database, alerts)
     finally:
