@@ -158,8 +158,8 @@ class Engine:
             frame = frame.select(union)
         frame = self.context.add(frame, self._context_columns(reads))
         columns = tuple(frame.columns)
-        current = self.watermark or frame.get_column(TIME).min()
         first = frame.get_column(TIME).min()
+        current = self.watermark or first
         if isinstance(first, datetime):
             for rule in rules:
                 rule.begin(first)
