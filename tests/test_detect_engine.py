@@ -64,14 +64,49 @@ def test_distinct_count_raises_one_alert_per_key_with_evidence(tmp_path: Path) -
     assert [(a.rule.uid, a.entities) for a in result.alerts] == [
         ("spray", {"ip": "203.0.113.9", "store": "031"})
     ]
-    # The window moves in steps of a tenth of its length (1 min here): the alert is for the
-    # first step in which the bound was reached, with every event of that step.
+    # The window moves in steps of a tenth of its length (1 min here): the explanation quotes
+    # the first step in which the bound was reached; the alert is complete at the row that
+    # reached it (the fifth user, at 40 s), and its evidence ends there.
     alert = result.alerts[0]
     assert alert.values["distinct"] == 6
     assert alert.explanation == "203.0.113.9 6 6 031"
-    assert alert.evidence.height == 6
+    assert alert.evidence.height == 5
     assert alert.first_seen == T0
-    assert alert.time == T0 + timedelta(seconds=50)
+    assert alert.time == T0 + timedelta(seconds=40)
+
+
+def test_ratio_fires_on_the_share_not_the_count(tmp_path: Path) -> None:
+    engine = rules_from(
+        tmp_path,
+        "id: surge\nkind: threshold\naggregate: ratio\n"
+        + COMMON
+        + "class: authentication\nshare: {status_id: 2}\nmin_count: 10\nwindow: 1m\n"
+        "condition: {gte: 0.6}\n",
+    )
+
+    def burst(start: int, failures: int, total: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "time": T0 + timedelta(seconds=start + i),
+                "src_endpoint.ip": f"198.51.100.{i}",
+                "user.name": f"u{i}",
+                "status_id": 2 if i < failures else 1,
+                "store.uid": "031",
+            }
+            for i in range(total)
+        ]
+
+    # A busy minute with ordinary mistakes (3 in 40) raises nothing; nor do 5 failures
+    # out of 5, too few to judge. Then 12 failures in a row: the 10th event of the window
+    # (at 609 s) is where the share is first judged and is already 0.9.
+    rows = (
+        burst(0, 3, 40) + burst(300, 5, 5) + [{**row, "status_id": 2} for row in burst(600, 12, 12)]
+    )
+    result = engine.process("authentication", frame("authentication", rows))
+    assert len(result.alerts) == 1
+    alert = result.alerts[0]
+    assert alert.time == T0 + timedelta(seconds=609)
+    assert alert.values["ratio"] >= 0.6
 
 
 def test_threshold_counts_across_batches_and_suppresses_repeats(tmp_path: Path) -> None:
@@ -210,6 +245,30 @@ def test_context_columns_store_closed_and_peak(tmp_path: Path) -> None:
     assert [a.values["transaction.uid"] for a in result.alerts] == ["3am"]
     added = engine.context.add(frame("pos_transaction", rows))
     assert added.get_column("ctx.peak").to_list() == [3, 3]  # Black Friday in the sample estate
+
+
+def test_closed_minutes_is_the_distance_to_trading_hours(tmp_path: Path) -> None:
+    engine = rules_from(
+        tmp_path,
+        "id: away\nkind: match\n"
+        + COMMON
+        + "class: pos_transaction\nwhere: {ctx.closed_minutes|gte: 60}\n"
+        "group_by: [transaction.uid]\n",
+    )
+    store = load_sample_estate().store("031")
+    day = store.local(T0).date()
+    closes = max(end for _, end in store.hours_on(day))
+    closed = datetime.combine(day, closes, store.tz).astimezone(UTC)
+    rows = [
+        {"time": T0, "store.uid": "031", "transaction.uid": "noon"},
+        {"time": closed + timedelta(minutes=10), "store.uid": "031", "transaction.uid": "+10"},
+        {"time": closed + timedelta(minutes=90), "store.uid": "031", "transaction.uid": "+90"},
+        {"time": T0, "store.uid": "999", "transaction.uid": "unknown store"},
+    ]
+    added = engine.context.add(frame("pos_transaction", rows))
+    assert added.get_column("ctx.closed_minutes").to_list() == [0.0, 10.0, 90.0, None]
+    result = engine.process("pos_transaction", frame("pos_transaction", rows))
+    assert [a.values["transaction.uid"] for a in result.alerts] == ["+90"]
 
 
 def test_one_failing_rule_never_stops_the_others(tmp_path: Path) -> None:

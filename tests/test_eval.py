@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -138,9 +139,9 @@ def test_score_alerts_gives_the_exact_scorecard() -> None:
     assert score_alerts(alerts, records, store_days=4.0) == Scorecard(
         scenarios=(
             ScenarioScore(
-                "pos_malware", "attack", 2, 1, 300.0, 300.0, ("net.exfil", "pos.malware")
+                "pos_malware", "attack", 2, 1, 300.0, 300.0, ("net.exfil", "pos.malware"), (300.0,)
             ),
-            ScenarioScore("card_testing", "fraud", 1, 1, 0.0, 0.0, ("web.cards",)),
+            ScenarioScore("card_testing", "fraud", 1, 1, 0.0, 0.0, ("web.cards",), (0.0,)),
         ),
         rules=(
             RuleNoise("web.cards", 3, 2, 0.5),
@@ -163,9 +164,23 @@ def test_scorecard_recall_median_and_json() -> None:
     (row,) = card.scenarios
     assert (row.instances, row.detected, row.recall) == (4, 3, 0.75)
     assert (row.median_ttd_s, row.max_ttd_s) == (120.0, 180.0)
+    assert row.ttd_s == (60.0, 120.0, 180.0)
+    assert card.median_ttd_s == 120.0
     data = json.loads(json.dumps(card.to_dict()))
     assert data["scenarios"][0]["recall"] == 0.75
     assert data["false_per_store_day"] == 0.0
+
+
+def test_time_to_detect_counts_from_the_first_malicious_event() -> None:
+    # A guest joins the Wi-Fi at minute 0 and starts scanning at minute 5: an alert at
+    # minute 6 took one minute, not six.
+    joined = truth("scan", "guest_wifi_scan", start=0, end=30, ip=["10.1.0.9"])
+    scanning = replace(joined, onset=at(5).timestamp())
+    found = [alert("net.guest_scan", 6, store="001", ip="10.1.0.9")]
+    (row,) = score_alerts(found, [scanning], store_days=1.0).scenarios
+    assert row.median_ttd_s == 60.0
+    (plain,) = score_alerts(found, [joined], store_days=1.0).scenarios
+    assert plain.median_ttd_s == 360.0
 
 
 def test_score_of_no_alerts() -> None:
@@ -178,7 +193,7 @@ def test_score_of_no_alerts() -> None:
 
 
 def test_read_truth_round_trips_the_simulators_file(tmp_path: Path) -> None:
-    records = [MALWARE, WEB]
+    records = [MALWARE, replace(WEB, onset=WEB.start + 30)]
     path = tmp_path / "truth.jsonl"
     path.write_text("".join(json.dumps(record.as_dict()) + "\n" for record in records))
     assert read_truth(path) == records

@@ -166,6 +166,14 @@ def test_scenario_bad_store_is_a_clear_error(world: World, tmp_path: Path) -> No
         simulate(world, [scenarios.get("pos_malware")(ScenarioParams(store="999"))], tmp_path)
 
 
+def test_repeated_instances_strike_apart_with_their_own_truth(world: World, tmp_path: Path) -> None:
+    chosen = [scenarios.get("card_testing")(ScenarioParams(instance=i)) for i in range(3)]
+    truth = simulate(world, chosen, tmp_path).truth
+    assert len({record.uid for record in truth}) == 3
+    assert {record.uid.rsplit("#", 1)[-1] for record in truth if "#" in record.uid} == {"1", "2"}
+    assert len({record.start for record in truth}) == 3  # each draws its own moment
+
+
 def test_zeek_header_declares_the_fields(run: Path) -> None:
     header = [
         line

@@ -173,6 +173,9 @@ def eval_command(
     reuse: Annotated[
         bool, typer.Option(help="Re-detect the --workdir of an identical run; no sim, no ingest.")
     ] = False,
+    instances: Annotated[
+        int, typer.Option(min=1, max=20, help="Times each scenario strikes, each its own way.")
+    ] = 3,
 ) -> None:
     """Simulate, ingest, detect and score against ground truth: recall, false alerts, TTD."""
     from vigil.eval.run import run_eval
@@ -186,6 +189,7 @@ def eval_command(
             warmup_days=warmup,
             workdir=folder,
             reuse=reuse,
+            instances=instances,
             progress=lambda p: err.print(f"{p.phase}: {p.done}/{p.total}", end="\r"),
         )
     err.print()

@@ -5,7 +5,10 @@ The engine adds, to every batch, from the estate and the event's `store.uid`:
 - `ctx.open`: the store is trading at the event's time (opening hours in its
   time zone, calendar closures count); null when the store is unknown;
 - `ctx.local_hour`: hour of day in the store's time zone (0-23);
-- `ctx.peak`: the peak level of the store's local calendar day (0 normal to 3).
+- `ctx.peak`: the peak level of the store's local calendar day (0 normal to 3);
+- `ctx.closed_minutes`: while the store is closed, minutes to the nearest edge of
+  its trading hours (since closing or until opening); 0 while it trades. Staff
+  arrive and leave minutes either side of trading; an hour out is another matter.
 
 Trading intervals are worked out once per store and local day (a few per batch,
 not one per event) and matched to events with an as-of join.
@@ -25,9 +28,10 @@ STORE = "store.uid"
 OPEN = "ctx.open"
 LOCAL_HOUR = "ctx.local_hour"
 PEAK = "ctx.peak"
+CLOSED_MINUTES = "ctx.closed_minutes"
 CARD = "ctx.card"
 KEYED_ITEMS = "ctx.keyed_items"
-CONTEXT_COLUMNS = (OPEN, LOCAL_HOUR, PEAK, CARD, KEYED_ITEMS)
+CONTEXT_COLUMNS = (OPEN, LOCAL_HOUR, PEAK, CLOSED_MINUTES, CARD, KEYED_ITEMS)
 POS_COLUMNS = {CARD: pl.String(), KEYED_ITEMS: pl.Int64()}
 """Derived from a POS transaction's lists, so rules can key on them: the first card
 tender as `bin******last4` (the masked form ingest keeps), and the number of line
@@ -85,16 +89,17 @@ class Context:
         wanted = set(CONTEXT_COLUMNS if columns is None else columns)
         if wanted & {CARD, KEYED_ITEMS}:
             frame = pos_columns(frame)
-        if wanted & {OPEN, LOCAL_HOUR, PEAK}:
-            frame = self._hours(frame)
+        if wanted & {OPEN, LOCAL_HOUR, PEAK, CLOSED_MINUTES}:
+            frame = self._hours(frame, closed=CLOSED_MINUTES in wanted)
         return frame
 
-    def _hours(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _hours(self, frame: pl.DataFrame, closed: bool = False) -> pl.DataFrame:
         if frame.is_empty() or STORE not in frame.columns or not self._stores:
             return frame.with_columns(
                 pl.lit(None, pl.Boolean).alias(OPEN),
                 pl.lit(None, pl.Int8).alias(LOCAL_HOUR),
                 pl.lit(0, pl.Int8).alias(PEAK),
+                *([pl.lit(None, pl.Float64).alias(CLOSED_MINUTES)] if closed else []),
             )
         stores = tuple(
             sorted(s for s in frame.get_column(STORE).unique().to_list() if s in self._stores)
@@ -121,6 +126,16 @@ class Context:
             strategy="backward",
             check_sortedness=False,
         )
+        if closed:
+            joined = joined.join_asof(
+                opened.select(STORE, pl.col("_open_start").alias("_next_start")),
+                left_on=TIME,
+                right_on="_next_start",
+                by=STORE,
+                strategy="forward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
         if not ordered:
             joined = joined.sort("_ctx_row")
         known = pl.col(STORE).is_in(list(stores))
@@ -134,6 +149,7 @@ class Context:
             )
             .alias(LOCAL_HOUR),
             pl.col("_peak").fill_null(0).alias(PEAK),
+            *([_closed_minutes(known)] if closed else []),
         )
         return frame.with_columns(columns)
 
@@ -217,3 +233,19 @@ def _aware(value: datetime) -> datetime:
 def _offset_hours(store: Store, moment: datetime) -> float:
     offset = store.local(moment).utcoffset()
     return 0.0 if offset is None else offset.total_seconds() / 3600
+
+
+def _closed_minutes(known: pl.Expr) -> pl.Expr:
+    """Minutes to the nearest trading edge while closed (0 while open; null if unknown)."""
+    since = (pl.col(TIME) - pl.col("_open_end")).dt.total_seconds() / 60
+    until = (pl.col("_next_start") - pl.col(TIME)).dt.total_seconds() / 60
+    trading = pl.col("_open_end").is_not_null() & (pl.col(TIME) < pl.col("_open_end"))
+    return (
+        pl.when(~known)
+        .then(None)
+        .when(trading)
+        .then(0.0)
+        .otherwise(pl.min_horizontal(since, until))
+        .cast(pl.Float64)
+        .alias(CLOSED_MINUTES)
+    )

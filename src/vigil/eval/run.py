@@ -16,6 +16,7 @@ import io
 import json
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from vigil.ingest import Ingestor, import_path
 from vigil.ingest.enrich import Enricher
 from vigil.sim import (
     Scenario,
+    ScenarioParams,
     SimError,
     TruthRecord,
     World,
@@ -84,6 +86,8 @@ class EvalSetup:
     seed: int
     start: datetime
     rules: int
+    instances: int = 1
+    """Times each scenario strikes in the evaluated span."""
 
 
 @dataclass
@@ -141,6 +145,7 @@ def run_eval(
     progress: Callable[[EvalProgress], None] | None = None,
     start: datetime = DEFAULT_START,
     reuse: bool = False,
+    instances: int = 1,
 ) -> EvalReport:
     """Simulate `stores` stores for `warmup_days` + `days`, detect, score the last `days`.
 
@@ -148,21 +153,28 @@ def run_eval(
     the simulated telemetry (`warmup/`, `eval/`), the lake and the database;
     the folders this function writes are emptied first. With `reuse`, a workdir
     a run with the same stores, days, warm-up, seed and start left is detected and
-    scored again without simulating and ingesting (for tuning rules).
+    scored again without simulating and ingesting (for tuning rules). `instances`:
+    how many times each scenario strikes in the evaluated span, each with its own
+    store, time and actors.
     """
     notify = progress or (lambda _: None)
     rules = list(rules) if rules is not None else load_pack()
     estate = generate_estate(stores, seed)
     warmup_start = start - timedelta(days=warmup_days)
-    if reuse and _same_run(workdir, estate, seed, warmup_start, start + timedelta(days=days)):
-        setup = EvalSetup(stores, days, warmup_days, seed, start, len(rules))
+    end = start + timedelta(days=days)
+    if reuse and _same_run(workdir, estate, seed, warmup_start, end, instances):
+        setup = EvalSetup(stores, days, warmup_days, seed, start, len(rules), instances)
         known = read_truth(workdir / "eval" / "truth.jsonl")
         return _detect_and_score(setup, rules, estate, Lake(workdir / "lake"), known, [], notify)
     folders = _fresh(workdir)
     timings: list[PhaseTiming] = []
 
     clock = time.perf_counter()
-    chosen = [scenarios.get(name)() for name in scenarios.names()]
+    chosen = [
+        scenarios.get(name)(ScenarioParams(instance=instance))
+        for name in scenarios.names()
+        for instance in range(instances)
+    ]
     sim_events = 0
     truth: list[TruthRecord] = []
     if warmup_days > 0:
@@ -184,7 +196,7 @@ def run_eval(
     timings.append(PhaseTiming("ingest", time.perf_counter() - clock, stored))
 
     report = _detect_and_score(
-        EvalSetup(stores, days, warmup_days, seed, start, len(rules)),
+        EvalSetup(stores, days, warmup_days, seed, start, len(rules), instances),
         rules,
         estate,
         lake,
@@ -234,8 +246,10 @@ def _detect_and_score(
     )
 
 
-def _same_run(workdir: Path, estate: Estate, seed: int, first: datetime, end: datetime) -> bool:
-    """Whether `workdir` holds a finished run of this estate, seed and span."""
+def _same_run(
+    workdir: Path, estate: Estate, seed: int, first: datetime, end: datetime, instances: int
+) -> bool:
+    """Whether `workdir` holds a finished run of this estate, seed, span and repetitions."""
     manifest = workdir / "eval" / "manifest.json"
     if not (workdir / "lake").is_dir() or not manifest.exists():
         return False
@@ -252,6 +266,7 @@ def _same_run(workdir: Path, estate: Estate, seed: int, first: datetime, end: da
         and data.get("stores") == [store.uid for store in estate.stores]
         and datetime.fromisoformat(data["end"]) == end
         and started == first
+        and max(Counter(data.get("scenarios") or [""]).values()) == instances
     )
 
 
@@ -323,7 +338,7 @@ def _tables(report: EvalReport) -> list[Table | str]:
     setup, score = report.setup, report.score
     title = (
         f"{setup.stores} stores, {setup.days:g} days after {setup.warmup_days:g} warm-up, "
-        f"seed {setup.seed}, {setup.rules} rules"
+        f"seed {setup.seed}, {setup.instances} instance(s) of each scenario, {setup.rules} rules"
     )
     scenarios_table = Table(title=title, title_justify="left")
     for name in ("scenario", "label", "instances", "detected", "recall", "median TTD s"):
@@ -350,8 +365,8 @@ def _tables(report: EvalReport) -> list[Table | str]:
         str(instances),
         str(detected),
         f"{detected / instances:.0%}" if instances else "",
-        "",
-        "",
+        "" if score.median_ttd_s is None else f"{score.median_ttd_s:,.0f}",
+        "median over every detected instance",
     )
     summary = (
         f"Alerts: {score.alerts:,}; false: {score.false_alerts:,} "

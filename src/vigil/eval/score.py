@@ -12,7 +12,8 @@ An alert *matches* a truth instance when all of these hold:
 
 Attack and fraud instances are what detection should find: an instance is
 detected when at least one alert matches it, and its time to detect is the
-first matching alert's time less the instance's start (floored at zero). An
+first matching alert's time less the instance's first malicious event (its
+`onset`, else its start; floored at zero). An
 alert that matches no attack or fraud instance is a false alert; the ones that
 fall on a benign look-alike (a flash sale, a late stocktake) are counted apart,
 per look-alike scenario.
@@ -51,6 +52,8 @@ class ScenarioScore:
     max_ttd_s: float | None
     rules: tuple[str, ...]
     """Rules with at least one alert matching an instance of the scenario."""
+    ttd_s: tuple[float, ...] = ()
+    """Time to detect of each detected instance, shortest first."""
 
     @property
     def recall(self) -> float:
@@ -94,9 +97,16 @@ class Scorecard:
     def false_per_store_day(self) -> float:
         return self.false_alerts / self.store_days if self.store_days else 0.0
 
+    @property
+    def median_ttd_s(self) -> float | None:
+        """Median time to detect over every detected instance of every scenario."""
+        times = [t for row in self.scenarios for t in row.ttd_s]
+        return statistics.median(times) if times else None
+
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["false_per_store_day"] = self.false_per_store_day
+        data["median_ttd_s"] = self.median_ttd_s
         data["scenarios"] = [{**asdict(score), "recall": score.recall} for score in self.scenarios]
         return data
 
@@ -129,6 +139,7 @@ def truth_from_dict(data: Mapping[str, object]) -> TruthRecord:
         entities={str(kind): [str(v) for v in _list(values)] for kind, values in entities.items()},
         sources=tuple(str(source) for source in _list(data.get("sources"))),
         description=str(data.get("description", "")),
+        onset=_epoch(data["onset"]) if data.get("onset") is not None else None,
     )
 
 
@@ -206,14 +217,15 @@ def is_false(matched: Iterable[str], labels: Mapping[str, str]) -> bool:
 def time_to_detect(
     alerts: Sequence[Alert], matched: Sequence[tuple[str, ...]], truth: Sequence[TruthRecord]
 ) -> dict[str, float]:
-    """Seconds from each detected instance's start to its first matching alert (>= 0)."""
+    """Seconds from each detected instance's first malicious event to its first matching alert
+    (>= 0)."""
     first: dict[str, float] = {}
     for alert, uids in zip(alerts, matched, strict=True):
         moment = alert.time.timestamp()
         for uid in uids:
             if uid not in first or moment < first[uid]:
                 first[uid] = moment
-    starts = {record.uid: record.start for record in truth}
+    starts = {record.uid: record.first_malicious for record in truth}
     return {uid: max(0.0, moment - starts[uid]) for uid, moment in first.items()}
 
 
@@ -243,6 +255,7 @@ def scenario_scores(
                 median_ttd_s=statistics.median(times) if times else None,
                 max_ttd_s=max(times) if times else None,
                 rules=tuple(sorted(rules[scenario])),
+                ttd_s=tuple(sorted(times)),
             )
         )
     return tuple(scores)

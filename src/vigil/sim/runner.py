@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -165,7 +165,11 @@ def _inject(
             injected.setdefault(name, []).extend((index, f) for f in frames)
         for name, changes in injection.amendments.items():
             amendments.setdefault(name, []).extend((index, c) for c in changes)
-        truth.extend((index, record) for record in injection.truth)
+        repeat = scenario.params.instance
+        truth.extend(
+            (index, replace(record, uid=f"{record.uid}#{repeat}") if repeat else record)
+            for record in injection.truth
+        )
     unknown = (set(injected) | set(amendments)) - set(sources.names())
     if unknown:
         raise SimError(f"scenarios wrote to unknown sources: {', '.join(sorted(unknown))}")

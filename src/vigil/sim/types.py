@@ -37,9 +37,18 @@ class TruthRecord:
     entities: dict[str, list[str]]
     sources: tuple[str, ...]
     description: str
+    onset: float | None = None
+    """Time of the first malicious event, when it comes after `start` (a guest joins the
+    Wi-Fi, then scans): time to detect counts from here."""
+
+    @property
+    def first_malicious(self) -> float:
+        return self.start if self.onset is None else self.onset
 
     def as_dict(self) -> dict[str, object]:
+        onset = {} if self.onset is None else {"onset": _iso(self.onset)}
         return {
+            **onset,
             "scenario": self.scenario,
             "uid": self.uid,
             "label": self.label,
@@ -188,6 +197,17 @@ class ScenarioParams(BaseModel):
         description="Start, in hours after the simulation starts; drawn if empty.",
     )
     intensity: float = Field(default=1.0, gt=0, le=10, description="Scales the scenario's volume.")
+    instance: int = Field(
+        default=0,
+        ge=0,
+        description="Which repetition in one run: each draws its own store, time and actors.",
+    )
+
+    def __str__(self) -> str:
+        """Keys the scenario's random stream; `instance` shows only when set, so the first
+        instance draws what a run without repetitions draws."""
+        fields = self.model_dump(exclude=set() if self.instance else {"instance"})
+        return " ".join(f"{name}={value!r}" for name, value in fields.items())
 
 
 class Scenario(ABC):

@@ -18,7 +18,7 @@ events match. A distinct count keeps the distinct values per key and bucket.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import polars as pl
 from pydantic import Field
@@ -39,7 +39,7 @@ from vigil.detect.rules.base import (
 from vigil.detect.rules.state import Partitions
 from vigil.detect.types import TIME, Alert, RuleError
 
-Measure = Literal["count", "sum", "distinct"]
+Measure = Literal["count", "sum", "ratio", "distinct"]
 
 
 class AggregateSpec(RuleSpec, EventFilter):
@@ -53,8 +53,16 @@ class AggregateSpec(RuleSpec, EventFilter):
 
 class ThresholdSpec(AggregateSpec):
     kind: Literal["threshold"] = "threshold"
-    aggregate: Literal["count", "sum"] = Field(
-        default="count", description="Count matching events, or sum `field`."
+    aggregate: Literal["count", "sum", "ratio"] = Field(
+        default="count",
+        description="Count matching events, sum `field`, or the share of them that match `share`.",
+    )
+    share: dict[str, Any] | None = Field(
+        default=None,
+        description="ratio: the part of the matching events whose share is measured (0-1).",
+    )
+    min_count: int = Field(
+        default=1, ge=1, description="ratio: matching events the window needs before it counts."
     )
 
 
@@ -80,9 +88,14 @@ class Aggregate(Rule):
             raise RuleError(f"{type(self).__name__} needs an aggregate spec", origin)
         schema = class_schema(spec.event_class)
         check_columns(schema, [*spec.group_by, *([spec.field] if spec.field else [])], origin)
-        if self.measure != "count" and spec.field is None:
+        if self.measure in ("sum", "distinct") and spec.field is None:
             raise RuleError(f"{spec.kind} with `{self.measure}` needs a `field`", origin)
         self.where = compile_where(spec.where, schema, origin)
+        share = spec.share if isinstance(spec, ThresholdSpec) else None
+        if (self.measure == "ratio") != (share is not None):
+            raise RuleError("`share` goes with `aggregate: ratio`, and only with it", origin)
+        self.share = compile_where(share, schema, origin) if share is not None else None
+        self.min_count = spec.min_count if isinstance(spec, ThresholdSpec) else 1
         self.keys = list(spec.group_by)
         self.step = max(spec.window / 10, timedelta(seconds=1))
         self._buckets = Partitions("_b")
@@ -106,7 +119,10 @@ class Aggregate(Rule):
         return (self.spec.event_class,)
 
     def reads(self, event_class: str) -> set[str] | None:
-        return reads_of(self.where, TIME, self.keys, self.spec.field)
+        if self.share is None:
+            return reads_of(self.where, TIME, self.keys, self.spec.field)
+        where, share = reads_of(self.where, TIME, self.keys), reads_of(self.share)
+        return None if where is None or share is None else where | share
 
     def prefilter(self, event_class: str) -> pl.Expr | None:
         return self.where
@@ -134,10 +150,12 @@ class Aggregate(Rule):
             if isinstance(self.spec, VelocitySpec):
                 windows = windows.with_columns((value / (window / self.spec.per)).alias("_value"))
             hits = windows.filter(self.spec.condition.expr("_value"))
+            if not hits.is_empty():
+                hits = self._crossing(hits, matched)
             if isinstance(self.spec, VelocitySpec):
                 hits = hits.rename({"_value": "rate"})
-            elif self.measure == "distinct":
-                hits = hits.rename({"_value": "distinct"})
+            elif self.measure in ("distinct", "ratio"):
+                hits = hits.rename({"_value": self.measure})
             if not hits.is_empty():
                 rows = self._evidence_rows(matched)
                 found = self.alerts(
@@ -150,10 +168,9 @@ class Aggregate(Rule):
     def _count(self, matched: pl.DataFrame) -> pl.DataFrame:
         """Add the rows to the buckets (a partition of this batch); the (key, bucket) pairs."""
         keys = [*self.keys, "_b"]
-        value = pl.col(self.spec.field).cast(pl.Float64) if self.spec.field else pl.lit(0.0)
         part = matched.group_by(keys).agg(
             pl.len().alias("_n"),
-            value.sum().alias("_s") if self.measure == "sum" else pl.lit(0.0).alias("_s"),
+            self._summed().sum().alias("_s"),
             pl.col(TIME).min().alias("_t0"),
             pl.col(TIME).max().alias("_t1"),
         )
@@ -168,6 +185,59 @@ class Aggregate(Rule):
             )
             self._values.append(seen, self._fold_values)
         return part.select(keys)
+
+    def _crossing(self, hits: pl.DataFrame, matched: pl.DataFrame) -> pl.DataFrame:
+        """`_last` moved back to the row at which the window's value first met the condition.
+
+        A hit is known per bucket; the finding is complete at the row inside it that
+        crossed the bound, up to a step earlier than the bucket's last row. What the
+        window held before this batch's rows of the bucket is the prior. For a distinct
+        count the prior leaves out values this batch repeats, so the moment found is
+        never earlier than the true one.
+        """
+        keys = [*self.keys, "_b"]
+        rows = matched.lazy().sort(TIME, maintain_order=True)
+        if self.measure == "distinct":
+            column = pl.col(self.spec.field or TIME)
+            rows = rows.filter(column.is_not_null())
+            step = column.is_first_distinct().over(keys).cast(pl.Float64)
+            total = pl.col("_value")
+        elif self.measure in ("sum", "ratio"):
+            step = self._summed()
+            total = pl.col("sum")
+        else:
+            step = pl.lit(1.0)
+            total = pl.col("count").cast(pl.Float64)
+        running = rows.select(*keys, TIME, step.alias("_x"), pl.lit(1.0).alias("_y"))
+        batch = running.group_by(keys).agg(pl.col("_x").sum(), pl.col("_y").sum())
+        prior = (
+            hits.lazy()
+            .select(*keys, total.alias("_total"), pl.col("count").cast(pl.Float64))
+            .join(batch, on=keys, how="inner", nulls_equal=True)
+            .select(
+                *keys,
+                (pl.col("_total") - pl.col("_x")).alias("_prior"),
+                (pl.col("count") - pl.col("_y")).alias("_prior_n"),
+            )
+        )
+        scale = self.spec.window / self.spec.per if isinstance(self.spec, VelocitySpec) else 1.0
+        value = (pl.col("_prior") + pl.col("_x").cum_sum().over(keys)) / scale
+        if self.measure == "ratio":
+            seen = pl.col("_prior_n") + pl.col("_y").cum_sum().over(keys)
+            value = pl.when(seen >= self.min_count).then(value / seen)
+        crossed = (
+            running.join(prior, on=keys, how="inner", nulls_equal=True, maintain_order="left")
+            .with_columns(value.alias("_run"))
+            .filter(self.spec.condition.expr("_run"))
+            .group_by(keys)
+            .agg(pl.col(TIME).min().alias("_cross"))
+            .collect()
+        )
+        return (
+            hits.join(crossed, on=keys, how="left", nulls_equal=True, maintain_order="left")
+            .with_columns(pl.coalesce("_cross", "_last").alias("_last"))
+            .drop("_cross")
+        )
 
     def _fold_buckets(self, buckets: pl.DataFrame) -> pl.DataFrame:
         return (
@@ -235,8 +305,19 @@ class Aggregate(Rule):
             return windows.join(
                 distinct, on=[*self.keys, "_b"], how="inner", nulls_equal=True
             ).collect()
+        if self.measure == "ratio":
+            value = pl.when(pl.col("count") >= self.min_count).then(pl.col("sum") / pl.col("count"))
+            return windows.with_columns(value.alias("_value")).collect()
         chosen = "sum" if self.measure == "sum" else "count"
         return windows.with_columns(pl.col(chosen).cast(pl.Float64).alias("_value")).collect()
+
+    def _summed(self) -> pl.Expr:
+        """What a bucket's `_s` sums per row: the field, the share's 0/1, or nothing."""
+        if self.share is not None:
+            return self.share.fill_null(value=False).cast(pl.Float64)
+        if self.measure == "sum" and self.spec.field:
+            return pl.col(self.spec.field).cast(pl.Float64).fill_null(0.0)
+        return pl.lit(0.0)
 
     def _prune(self, watermark: datetime) -> None:
         horizon = watermark - self.spec.window - self.step

@@ -29,7 +29,15 @@ from typing import Annotated, Any, ClassVar, Literal
 import polars as pl
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from vigil.detect.context import CONTEXT_COLUMNS, LOCAL_HOUR, OPEN, PEAK, POS_COLUMNS, Context
+from vigil.detect.context import (
+    CLOSED_MINUTES,
+    CONTEXT_COLUMNS,
+    LOCAL_HOUR,
+    OPEN,
+    PEAK,
+    POS_COLUMNS,
+    Context,
+)
 from vigil.detect.explain import PLACEHOLDER, render
 from vigil.detect.types import Alert, RuleError, RuleMeta, Severity
 from vigil.events.columns import polars_schema
@@ -192,6 +200,7 @@ def class_schema(name: str) -> pl.Schema:
     schema[OPEN] = pl.Boolean()
     schema[LOCAL_HOUR] = pl.Int8()
     schema[PEAK] = pl.Int8()
+    schema[CLOSED_MINUTES] = pl.Float64()
     if "tenders" in schema and "line_items" in schema:
         schema.update(POS_COLUMNS)
     return schema

@@ -118,6 +118,7 @@ class GuestWifiScan(Scenario):
                 label=self.label,
                 start=start,
                 end=float(probes[-1]),
+                onset=float(sweep[0]),
                 stores=(store.uid,),
                 entities={"ip": [ip], "mac": [mac]},
                 sources=(
@@ -185,6 +186,7 @@ class BandwidthHog(Scenario):
                 label=self.label,
                 start=start,
                 end=end,
+                onset=float(times[0]),
                 stores=(store.uid,),
                 entities={"ip": [ip], "mac": [mac]},
                 sources=(ZeekConnSource.name, RadiusSource.name),
