@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= .vigil-demo
 
-.PHONY: demo test lint typecheck check bench lock docs clean
+.PHONY: demo test lint typecheck check bench lock docs clean system
 
 $(BIN)/vigil: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,14 @@ $(BIN)/vigil: pyproject.toml requirements.lock
 
 venv: $(BIN)/vigil
 
-demo: $(BIN)/vigil
+# Debian packages beyond Python (nftables, opencv-doc): installed when missing and root.
+system:
+	./scripts/system-packages
+
+demo: $(BIN)/vigil system
 	$(BIN)/vigil demo --data $(DATA)
 
-test: $(BIN)/vigil
+test: $(BIN)/vigil system
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import detect, ingest, lake, sigma, sim
+from bench import detect, ingest, lake, sigma, sim, tracking
 from bench.types import Figure
 
 BENCHMARKS = {
@@ -24,6 +24,7 @@ BENCHMARKS = {
     "lake": lake.run,
     "sim": sim.run,
     "sigma": sigma.run,
+    "tracking": tracking.run,
 }
 RESULTS = Path(__file__).parent / "results"
 
