@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import detect, ingest, lake, sigma, sim, tracking
+from bench import correlate, detect, ingest, lake, sigma, sim, tracking
 from bench.types import Figure
 
 BENCHMARKS = {
@@ -25,6 +25,7 @@ BENCHMARKS = {
     "sim": sim.run,
     "sigma": sigma.run,
     "tracking": tracking.run,
+    "correlate": correlate.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -62,7 +62,12 @@ class Alert(Base):
 
 
 class Incident(Base):
-    """Alerts folded into one case, with status, risk and verdict."""
+    """Alerts folded into one case, with status, risk and verdict.
+
+    `store_uid` is the incident's one store (null when it spans several: see
+    `stores`); times are event times; `acknowledged_at` and `contained_at` are
+    the response stage's to fill.
+    """
 
     __tablename__ = "incidents"
 
@@ -75,8 +80,64 @@ class Incident(Base):
     store_uid: Mapped[str | None] = mapped_column(String(64))
     assignee: Mapped[str | None] = mapped_column(String(200))
     verdict: Mapped[str | None] = mapped_column(String(32))
+    first_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    contained_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    severity_id: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+    explanation: Mapped[str | None] = mapped_column(Text)
+    risk_parts: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    stores: Mapped[list[str] | None] = mapped_column(JSON)
+    tactics: Mapped[list[str] | None] = mapped_column(JSON)
+    notes: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    merged_from: Mapped[list[str] | None] = mapped_column(JSON)
+    merged_into: Mapped[str | None] = mapped_column(String(64))
+    alert_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    evidence_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    time_to_detect_s: Mapped[float | None] = mapped_column()
+    dwell_s: Mapped[float | None] = mapped_column()
 
-    __table_args__ = (Index("ix_incidents_status_risk", "status", "risk"),)
+    __table_args__ = (
+        Index("ix_incidents_status_risk", "status", "risk"),
+        Index("ix_incidents_last_seen", "last_seen"),
+    )
+
+
+class IncidentEntity(Base):
+    """An entity of an incident, with its key scope (store, or empty: estate-wide) and role."""
+
+    __tablename__ = "incident_entities"
+
+    incident_uid: Mapped[str] = mapped_column(ForeignKey("incidents.uid"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    alerts: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __table_args__ = (Index("ix_incident_entities_value", "kind", "value"),)
+
+
+class IncidentAlert(Base):
+    """A distinct finding of an incident; its duplicates only raise `count`."""
+
+    __tablename__ = "incident_alerts"
+
+    incident_uid: Mapped[str] = mapped_column(ForeignKey("incidents.uid"), primary_key=True)
+    alert_uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), nullable=False)
+    rule_uid: Mapped[str] = mapped_column(String(200), nullable=False)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    record: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    """Title, use case, severity, score, first seen, entities, ATT&CK, explanation."""
+
+    __table_args__ = (Index("ix_incident_alerts_alert", "alert_uid"),)
 
 
 class DeadLetter(Base):
