@@ -371,7 +371,15 @@ def test_run_eval_on_a_tiny_estate(tmp_path: Path) -> None:
         workdir=tmp_path,
         progress=lambda step: phases.append(step.phase),
     )
-    assert [timing.phase for timing in report.timings] == ["sim", "ingest", "detect", "score"]
+    assert [timing.phase for timing in report.timings] == [
+        "sim",
+        "ingest",
+        "detect",
+        "score",
+        "correlate",
+    ]
+    assert report.compression is not None
+    assert report.compression.alerts == 0  # the recorder never alerts
     assert {"sim", "ingest", "detect warm-up", "detect"} <= set(phases)
     assert report.timings[2].events == sum(frame.height for _, frame in recorder.seen) > 0
     assert report.late_events == 0
@@ -392,7 +400,7 @@ def test_run_eval_on_a_tiny_estate(tmp_path: Path) -> None:
     reused = run_eval(
         stores=1, days=0.25, warmup_days=0.1, seed=3, rules=[again], workdir=tmp_path, reuse=True
     )
-    assert [timing.phase for timing in reused.timings] == ["detect", "score"]
+    assert [timing.phase for timing in reused.timings] == ["detect", "score", "correlate"]
     assert reused.timings[0].events == report.timings[2].events
     assert reused.score.scenarios == report.score.scenarios
     # A different seed is not the same run: it simulates afresh.

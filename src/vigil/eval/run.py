@@ -25,12 +25,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from vigil.correlate.compression import FALSE, Compression, compress
 from vigil.detect.engine import Engine
 from vigil.detect.loader import load_pack
 from vigil.detect.rules.base import Rule
+from vigil.detect.types import Alert
 from vigil.estate import Estate
 from vigil.eval.replay import ReplayProgress, ReplayResult, replay
-from vigil.eval.score import Scorecard, read_truth, score_alerts
+from vigil.eval.score import DETECTABLE, Scorecard, match_alerts, read_truth, score_alerts
 from vigil.ingest import Ingestor, import_path
 from vigil.ingest.enrich import Enricher
 from vigil.sim import (
@@ -106,6 +108,8 @@ class EvalReport:
     rejected_records: int = 0
     unfit_scenarios: dict[str, str] = field(default_factory=dict)
     """Scenarios left out because the span or estate gives them nowhere to happen."""
+    compression: Compression | None = None
+    """The scored alerts folded into incidents, per scenario matched."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -120,6 +124,16 @@ class EvalReport:
             "skipped_files": self.skipped_files,
             "rejected_records": self.rejected_records,
             "unfit_scenarios": self.unfit_scenarios,
+            "compression": None
+            if self.compression is None
+            else {
+                "alerts": self.compression.alerts,
+                "incidents": self.compression.incidents,
+                "alerts_per_incident": self.compression.ratio,
+                "duplicates": self.compression.duplicates,
+                "merges": self.compression.merges,
+                "mixed": self.compression.mixed,
+            },
         }
 
     def to_json(self) -> str:
@@ -234,6 +248,9 @@ def _detect_and_score(
     clock = time.perf_counter()
     score = score_alerts(scored.alerts, truth, setup.stores * setup.days)
     timings.append(PhaseTiming("score", time.perf_counter() - clock, len(scored.alerts)))
+    clock = time.perf_counter()
+    folded = compress(scored.alerts, estate=estate, labels=_labels(scored.alerts, truth))
+    timings.append(PhaseTiming("correlate", time.perf_counter() - clock, len(scored.alerts)))
     return EvalReport(
         setup=setup,
         score=score,
@@ -243,7 +260,19 @@ def _detect_and_score(
         rule_errors={
             uid: health.last_error or "" for uid, health in engine.health.items() if health.errors
         },
+        compression=folded,
     )
+
+
+def _labels(alerts: Sequence[Alert], truth: Sequence[TruthRecord]) -> dict[str, str]:
+    """Each alert's group for compression: the scenario of the first attack or fraud
+    instance it matched, else `false`."""
+    detectable = {r.uid: r.scenario for r in truth if r.label in DETECTABLE}
+    labels = {}
+    for alert, uids in zip(alerts, match_alerts(alerts, truth), strict=True):
+        hits = [detectable[uid] for uid in uids if uid in detectable]
+        labels[alert.uid] = hits[0] if hits else FALSE
+    return labels
 
 
 def _same_run(
@@ -410,6 +439,8 @@ def _tables(report: EvalReport) -> list[Table | str]:
             f"{timing.events_per_s:,.0f}",
         )
     parts: list[Table | str] = [scenarios_table, summary, rules_table, lookalikes, timings]
+    if report.compression is not None:
+        parts.append(report.compression.table().rstrip())
     if report.rule_errors:
         parts.append(
             "Rules that failed: "
