@@ -23,6 +23,7 @@ from vigil import __version__
 from vigil.cli_detect import demo_detections, detect_app, eval_command
 from vigil.cli_incidents import app as incidents_app
 from vigil.cli_models import app as models_app
+from vigil.cli_respond import app as respond_app
 from vigil.cli_support import err, estate_of, fail, open_database, out, settings_of
 from vigil.config import CONFIG_FILE, Settings, default_config_text
 from vigil.estate import Estate, sample_estate_text
@@ -52,6 +53,7 @@ app.add_typer(lake_app, name="lake")
 app.add_typer(detect_app, name="detect")
 app.add_typer(models_app, name="models")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(respond_app, name="respond")
 app.command("eval")(eval_command)
 
 DataOption = Annotated[

@@ -175,3 +175,120 @@ class IngestSource(Base):
     recoded: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+# --- response (vigil.respond) -------------------------------------------------------------
+
+
+class ResponseRun(Base):
+    """A playbook run on an incident, with the playbook as it was when the run started."""
+
+    __tablename__ = "response_runs"
+
+    uid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    incident_uid: Mapped[str] = mapped_column(ForeignKey("incidents.uid"), nullable=False)
+    playbook_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    playbook: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    mode: Mapped[str] = mapped_column(String(16), nullable=False)
+    mode_why: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    current_step: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        Index("ix_response_runs_incident", "incident_uid"),
+        Index("ix_response_runs_status", "status"),
+    )
+
+
+class ResponseStep(Base):
+    """The state of one step of a run: written before and after it acts."""
+
+    __tablename__ = "response_steps"
+
+    run_uid: Mapped[str] = mapped_column(ForeignKey("response_runs.uid"), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    action: Mapped[str | None] = mapped_column(String(100))
+    params: Mapped[list[dict[str, object]]] = mapped_column(JSON, nullable=False)
+    results: Mapped[list[dict[str, object]]] = mapped_column(JSON, nullable=False)
+    approval_uid: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ResponseApproval(Base):
+    """A step waiting for people: its terms, what it will do, and why it waits."""
+
+    __tablename__ = "response_approvals"
+
+    uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_uid: Mapped[str] = mapped_column(ForeignKey("response_runs.uid"), nullable=False)
+    step_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    incident_uid: Mapped[str] = mapped_column(String(64), nullable=False)
+    playbook_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    risk: Mapped[str] = mapped_column(String(16), nullable=False)
+    impact: Mapped[str] = mapped_column(Text, nullable=False)
+    why: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    escalate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    roles: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    escalation_roles: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    quorum: Mapped[int] = mapped_column(Integer, nullable=False)
+    stores: Mapped[dict[str, str | None]] = mapped_column(JSON, nullable=False)
+
+    __table_args__ = (Index("ix_response_approvals_status", "status", "expires_at"),)
+
+
+class ResponseDecision(Base):
+    """One approver's decision on a request: who, when, from where, and why."""
+
+    __tablename__ = "response_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    approval_uid: Mapped[str] = mapped_column(ForeignKey("response_approvals.uid"), nullable=False)
+    approver: Mapped[str] = mapped_column(String(200), nullable=False)
+    vote: Mapped[str] = mapped_column(String(16), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    source: Mapped[str] = mapped_column(String(500), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (
+        Index("ix_response_decisions_approver", "approval_uid", "approver", unique=True),
+    )
+
+
+class ResponseLedgerEntry(Base):
+    """The idempotency ledger of actions: a claim before acting, the result after."""
+
+    __tablename__ = "response_ledger"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    params_json: Mapped[str] = mapped_column(Text, nullable=False)
+    result: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ResponseModeSetting(Base):
+    """A response mode set at run time for a store, a region or the default."""
+
+    __tablename__ = "response_modes"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16), nullable=False)
+    set_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
