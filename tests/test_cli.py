@@ -24,6 +24,15 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+def test_demo_folds_alerts_into_incidents_and_plans_the_response(demo_dir: Path) -> None:
+    result = runner.invoke(app, ["incidents", "list", "--data", str(demo_dir)])
+    assert result.exit_code == 0, result.output
+    assert "3 incident(s)" in result.output
+    result = runner.invoke(app, ["demo", "--data", str(demo_dir)])
+    assert "alert(s) folded into 3 incident(s)" in result.output
+    assert "would wait for approval: quarantine_device" in result.output
+
+
 def test_version() -> None:
     result = runner.invoke(app, ["version"])
     assert result.exit_code == 0

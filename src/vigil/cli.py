@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vigil import __version__
+from vigil.cli_demo import demo_incidents
 from vigil.cli_detect import demo_detections, detect_app, eval_command
 from vigil.cli_incidents import app as incidents_app
 from vigil.cli_models import app as models_app
@@ -428,6 +429,7 @@ def demo(
             raise fail(str(error)) from error
     _print_after_hours(estate, lake)
     demo_detections(lake, estate, database)
+    demo_incidents(database, estate, data)
 
     entries = database.verify_audit()
     database.close()
