@@ -267,13 +267,19 @@ def _serve_connectors(data: Path, config: Path | None) -> None:
     settings = settings_of(data)
     if not settings.lake_path.is_dir():
         raise fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
+    from vigil.cli_respond import live_responder
+    from vigil.correlate import service
     from vigil.detect.engine import Engine
     from vigil.detect.live import LiveDetection
     from vigil.detect.loader import load_pack
+    from vigil.respond.live import LiveResponse
 
     estate = estate_of(settings.estate_path) if settings.estate_path.exists() else None
     database = open_database(settings)
-    live = LiveDetection(Engine(load_pack(), estate), database)
+    respond = LiveResponse(
+        database, service.start(database, estate), live_responder(data, database, estate)
+    )
+    live = LiveDetection(Engine(load_pack(), estate), database, then=respond)
     ingestor = Ingestor(
         Lake(settings.lake_path),
         database,
@@ -283,19 +289,24 @@ def _serve_connectors(data: Path, config: Path | None) -> None:
     try:
         running = serve.build(serve.load_connectors(config), ingestor)
         out.print(
-            f"Serving {len(running)} connector(s), detecting with the retail pack; Ctrl-C stops."
+            f"Serving {len(running)} connector(s), detecting with the retail pack, folding "
+            "incidents and starting their playbooks; Ctrl-C stops."
         )
         totals = serve.serve_forever(
             running,
             lambda reports: out.print(
-                f"{serve.summary(reports)}; {live.alerts} alert(s), {live.late} late"
+                f"{serve.summary(reports)}; {live.alerts} alert(s), {live.late} late, "
+                f"{len(respond.incidents)} incident(s), {respond.runs} playbook run(s)"
             ),
         )
     except (IngestError, StoreError, OSError) as error:
         raise fail(str(error)) from error
     finally:
         database.close()
-    out.print(f"Stopped. {serve.summary(totals)}; {live.alerts} alert(s) stored.")
+    out.print(
+        f"Stopped. {serve.summary(totals)}; {live.alerts} alert(s) stored, "
+        f"{len(respond.incidents)} incident(s), {respond.runs} playbook run(s)."
+    )
 
 
 def _ingest_paths(

@@ -99,6 +99,15 @@ class Context:
         return Responder(runtime, playbooks)
 
 
+def live_responder(data: Path, database: Database, estate: Estate | None) -> Responder:
+    """The responder `vigil ingest serve` starts playbooks with (adapters from respond.yaml)."""
+    try:
+        settings = load_response_settings(data)
+    except RespondError as error:
+        raise fail(str(error)) from error
+    return Context(database, settings, estate, data).responder()
+
+
 @contextmanager
 def _context(data: Path) -> Iterator[Context]:
     settings = settings_of(data)

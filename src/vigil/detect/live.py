@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import polars as pl
@@ -19,7 +20,7 @@ import polars as pl
 from vigil.bus.types import Bus
 from vigil.detect.engine import Engine
 from vigil.detect.sink import publish_alerts, store_alerts
-from vigil.detect.types import TIME
+from vigil.detect.types import TIME, Alert
 from vigil.events.batch import EventBatch
 from vigil.store.database import Database
 from vigil.store.models import DeadLetter
@@ -30,10 +31,18 @@ logger = logging.getLogger(__name__)
 class LiveDetection:
     """Runs the engine on stored batches; counts what it raised and refused."""
 
-    def __init__(self, engine: Engine, database: Database, bus: Bus | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        database: Database,
+        bus: Bus | None = None,
+        then: Callable[[Sequence[Alert]], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.database = database
         self.bus = bus
+        self.then = then
+        """Called with each batch's alerts once they are stored (correlation, response)."""
         self.alerts = 0
         self.late = 0
 
@@ -43,6 +52,8 @@ class LiveDetection:
             self.alerts += store_alerts(self.database, result.alerts)
             if self.bus is not None:
                 asyncio.run(publish_alerts(self.bus, result.alerts))
+            if self.then is not None:
+                self.then(result.alerts)
         if len(result.late):
             self.late += len(result.late)
             self._dead_letters(result.late)
