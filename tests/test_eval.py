@@ -13,6 +13,8 @@ import pytest
 from vigil.detect.engine import Engine
 from vigil.detect.rules.base import Rule, RuleSpec
 from vigil.detect.types import Alert, RuleMeta, Severity
+from vigil.estate import load_sample_estate
+from vigil.eval.drill import drill
 from vigil.eval.replay import ReplayProgress, engine_schema, replay
 from vigil.eval.run import run_eval
 from vigil.eval.score import (
@@ -377,9 +379,12 @@ def test_run_eval_on_a_tiny_estate(tmp_path: Path) -> None:
         "detect",
         "score",
         "correlate",
+        "respond",
     ]
     assert report.compression is not None
     assert report.compression.alerts == 0  # the recorder never alerts
+    assert report.response is not None
+    assert (report.response.incidents, report.response.runs) == (0, 0)
     assert {"sim", "ingest", "detect warm-up", "detect"} <= set(phases)
     assert report.timings[2].events == sum(frame.height for _, frame in recorder.seen) > 0
     assert report.late_events == 0
@@ -400,7 +405,12 @@ def test_run_eval_on_a_tiny_estate(tmp_path: Path) -> None:
     reused = run_eval(
         stores=1, days=0.25, warmup_days=0.1, seed=3, rules=[again], workdir=tmp_path, reuse=True
     )
-    assert [timing.phase for timing in reused.timings] == ["detect", "score", "correlate"]
+    assert [timing.phase for timing in reused.timings] == [
+        "detect",
+        "score",
+        "correlate",
+        "respond",
+    ]
     assert reused.timings[0].events == report.timings[2].events
     assert reused.score.scenarios == report.score.scenarios
     # A different seed is not the same run: it simulates afresh.
@@ -414,3 +424,35 @@ def test_run_eval_on_a_tiny_estate(tmp_path: Path) -> None:
         reuse=True,
     )
     assert other.timings[0].phase == "sim"
+
+
+def test_response_drill_contains_what_policy_lets_it_and_times_it(tmp_path: Path) -> None:
+    # A POS terminal beaconing to a new host in store 031 at 03:00 local (store closed),
+    # seen by two rules a minute apart: one incident; its playbook quarantines the lane
+    # and blocks the host, autonomously, with the drill's clock at the alerts' time.
+    night = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    found = [
+        replace(
+            alert("pos.new_destination", 0, "pos_malware", store="031", ip="203.0.113.9"),
+            time=night,
+            first_seen=night,
+            entities={"store": "031", "device": "s031-pos-01", "ip": "203.0.113.9"},
+        ),
+        replace(
+            alert("pos.exfiltration_after_close", 0, "pos_malware"),
+            time=night + timedelta(minutes=1),
+            first_seen=night,
+            entities={"store": "031", "device": "s031-pos-01", "ip": "203.0.113.9"},
+        ),
+    ]
+    result = drill(found, load_sample_estate(), tmp_path)
+    assert result.incidents == 1
+    assert result.runs >= 1
+    assert result.failures == 0
+    # Store closed: quarantine, block and notify need nobody's approval.
+    assert (result.actions, result.waiting) == (3, 0)
+    (metrics,) = result.metrics.incidents
+    assert metrics.use_case == "pos_malware"
+    assert metrics.status.value == "contained"
+    # Contained as the first alert came in (the drill's clock is event time): no dwell.
+    assert (metrics.time_to_contain, metrics.dwell_time) == (timedelta(0), timedelta(0))

@@ -31,10 +31,12 @@ from vigil.detect.loader import load_pack
 from vigil.detect.rules.base import Rule
 from vigil.detect.types import Alert
 from vigil.estate import Estate
+from vigil.eval.drill import Drill, drill
 from vigil.eval.replay import ReplayProgress, ReplayResult, replay
 from vigil.eval.score import DETECTABLE, Scorecard, match_alerts, read_truth, score_alerts
 from vigil.ingest import Ingestor, import_path
 from vigil.ingest.enrich import Enricher
+from vigil.respond.metrics import Metric, as_record
 from vigil.sim import (
     Scenario,
     ScenarioParams,
@@ -110,6 +112,8 @@ class EvalReport:
     """Scenarios left out because the span or estate gives them nowhere to happen."""
     compression: Compression | None = None
     """The scored alerts folded into incidents, per scenario matched."""
+    response: Drill | None = None
+    """The scored alerts through correlation and the playbooks, every store autonomous."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -133,6 +137,16 @@ class EvalReport:
                 "duplicates": self.compression.duplicates,
                 "merges": self.compression.merges,
                 "mixed": self.compression.mixed,
+            },
+            "response": None
+            if self.response is None
+            else {
+                "incidents": self.response.incidents,
+                "runs": self.response.runs,
+                "actions": self.response.actions,
+                "waiting_for_approval": self.response.waiting,
+                "failures": self.response.failures,
+                "metrics": as_record(self.response.metrics),
             },
         }
 
@@ -179,7 +193,9 @@ def run_eval(
     if reuse and _same_run(workdir, estate, seed, warmup_start, end, instances):
         setup = EvalSetup(stores, days, warmup_days, seed, start, len(rules), instances)
         known = read_truth(workdir / "eval" / "truth.jsonl")
-        return _detect_and_score(setup, rules, estate, Lake(workdir / "lake"), known, [], notify)
+        return _detect_and_score(
+            setup, rules, estate, Lake(workdir / "lake"), known, [], notify, workdir
+        )
     folders = _fresh(workdir)
     timings: list[PhaseTiming] = []
 
@@ -217,6 +233,7 @@ def run_eval(
         truth,
         timings,
         notify,
+        workdir,
     )
     report.skipped_files = skipped
     report.rejected_records = rejected
@@ -232,8 +249,10 @@ def _detect_and_score(
     truth: list[TruthRecord],
     timings: list[PhaseTiming],
     notify: Callable[[EvalProgress], None],
+    workdir: Path,
 ) -> EvalReport:
-    """Replay the warm-up, then the evaluated span, through one engine; score the latter."""
+    """Replay the warm-up, then the evaluated span, through one engine; score the latter;
+    fold the scored alerts into incidents and run the playbooks on them."""
     start = setup.start
     clock = time.perf_counter()
     engine = Engine(rules, estate)
@@ -251,6 +270,9 @@ def _detect_and_score(
     clock = time.perf_counter()
     folded = compress(scored.alerts, estate=estate, labels=_labels(scored.alerts, truth))
     timings.append(PhaseTiming("correlate", time.perf_counter() - clock, len(scored.alerts)))
+    clock = time.perf_counter()
+    response = drill(scored.alerts, estate, workdir / "respond")
+    timings.append(PhaseTiming("respond", time.perf_counter() - clock, len(scored.alerts)))
     return EvalReport(
         setup=setup,
         score=score,
@@ -261,6 +283,7 @@ def _detect_and_score(
             uid: health.last_error or "" for uid, health in engine.health.items() if health.errors
         },
         compression=folded,
+        response=response,
     )
 
 
@@ -441,6 +464,8 @@ def _tables(report: EvalReport) -> list[Table | str]:
     parts: list[Table | str] = [scenarios_table, summary, rules_table, lookalikes, timings]
     if report.compression is not None:
         parts.append(report.compression.table().rstrip())
+    if report.response is not None:
+        parts.append(_response_table(report.response))
     if report.rule_errors:
         parts.append(
             "Rules that failed: "
@@ -454,3 +479,33 @@ def _tables(report: EvalReport) -> list[Table | str]:
     if report.skipped_files:
         parts.append(f"Files not ingested: {', '.join(report.skipped_files)}")
     return parts
+
+
+def _response_table(response: Drill) -> Table:
+    """Response times per use case (medians, event time), and what the playbooks did."""
+    table = Table(
+        title=(
+            f"Response drill (every store autonomous): {response.incidents} incidents, "
+            f"{response.runs} playbook runs, {response.actions} actions, "
+            f"{response.waiting} approvals waiting, {response.failures} failures"
+        ),
+        title_justify="left",
+    )
+    for name in ("use case", "incidents", "time to detect", "contained", "time to contain"):
+        table.add_column(name, justify="left" if name == "use case" else "right")
+    table.add_column("dwell time", justify="right")
+    for group in (*response.metrics.by_use_case, response.metrics.overall):
+        contain = group.summary(Metric.TIME_TO_CONTAIN)
+        table.add_row(
+            group.group,
+            str(group.incidents),
+            _median(group.summary(Metric.TIME_TO_DETECT).median),
+            str(contain.count),
+            _median(contain.median),
+            _median(group.summary(Metric.DWELL_TIME).median),
+        )
+    return table
+
+
+def _median(value: timedelta | None) -> str:
+    return "" if value is None else f"{value.total_seconds():,.0f} s"
