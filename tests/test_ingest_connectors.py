@@ -9,21 +9,18 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import shutil
 import subprocess
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import select
 
-from vigil.ingest.connectors import Batcher, Connector, base
+from ingest_helpers import WAIT, count, dead_letters, needs, running, wait_for
+from vigil.ingest.connectors import Batcher, base
 from vigil.ingest.connectors.http import HttpConfig, HttpEndpoint
 from vigil.ingest.connectors.mqtt import MqttConfig, MqttSubscriber, record_of
 from vigil.ingest.connectors.syslog import SyslogConfig, SyslogListener, TcpFrames, syslog_header
@@ -34,7 +31,6 @@ from vigil.ingest.types import RawRecords
 from vigil.store.database import Database, sqlite_url
 from vigil.store.errors import StoreError
 from vigil.store.lake import Lake
-from vigil.store.models import DeadLetter
 
 EVE = (
     '{"timestamp":"2026-11-23T08:00:03.106222+0000","flow_id":%d,"event_type":"alert",'
@@ -49,11 +45,6 @@ HEARTBEAT = {
     "ip": "10.0.12.14",
     "uptime_s": 2946472,
 }
-WAIT = 10.0
-
-
-def needs(tool: str) -> pytest.MarkDecorator:
-    return pytest.mark.skipif(shutil.which(tool) is None, reason=f"{tool} is not installed")
 
 
 @pytest.fixture
@@ -61,64 +52,6 @@ def ingestor(tmp_path: Path) -> Iterator[Ingestor]:
     database = Database.open(sqlite_url(tmp_path))
     yield Ingestor(Lake(tmp_path / "lake"), database)
     database.close()
-
-
-@contextmanager
-def running(connector: Connector[Any]) -> Iterator[Connector[Any]]:
-    """The connector served in a thread until the block ends (then flushed and stopped)."""
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    failure: list[BaseException] = []
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(connector.run(stop))
-        except BaseException as error:  # reported in the test thread
-            failure.append(error)
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + WAIT
-    while not connector.ready.is_set() and not failure and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        if failure:
-            raise failure[0]
-        assert connector.ready.is_set(), "connector did not become ready"
-        yield connector
-    finally:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(stop.set)
-        thread.join(WAIT)
-        assert not thread.is_alive()
-    if failure:
-        raise failure[0]
-
-
-def count(lake: Lake, table: str) -> int:
-    try:
-        value = lake.query(f"SELECT count(*) FROM {table}").rows[0][0]
-    except StoreError:
-        return 0
-    assert isinstance(value, int)
-    return value
-
-
-def wait_for(condition: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-def dead_letters(ingestor: Ingestor) -> list[DeadLetter]:
-    with ingestor.database.session() as session:
-        return list(session.scalars(select(DeadLetter)))
 
 
 # --- syslog ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from vigil.ingest.files import detect_bytes
 from vigil.ingest.parsers import parsers
 from vigil.ingest.parsers.base import run
 from vigil.ingest.types import ParseResult, RawRecords
@@ -295,10 +296,28 @@ def test_suricata_mixed_chunk_is_split_by_event_type() -> None:
         ("zeek_dns", ["#path\tconn"], False),
         ("cef", [FORTI], False),
         ("fortigate", [WEB.format(request="GET / HTTP/1.1")], False),
+        ("firewall", [FORTI, CEF_BASE + "src=1.2.3.4"], True),
+        ("firewall", [FORTI], False),
+        ("firewall", [CEF_BASE + "src=1.2.3.4"], False),
     ],
 )
 def test_sniff(name: str, sample: list[str], confident: bool) -> None:
     assert (parsers.get(name).sniff(sample) >= 0.5) is confident
+
+
+@pytest.mark.parametrize(
+    ("lines", "detected"),
+    [
+        ([FORTI, FORTI], "fortigate"),
+        ([CEF_BASE + "src=1.2.3.4", CEF_BASE + "dst=1.2.3.4"], "cef"),
+        ([FORTI, CEF_BASE + "src=1.2.3.4", FORTI], "firewall"),
+    ],
+    ids=["fortigate-only", "cef-only", "mixed"],
+)
+def test_firewall_files_are_detected_as_their_own_format_or_mixed(
+    lines: list[str], detected: str
+) -> None:
+    assert detect_bytes("\n".join(lines).encode() + b"\n") == detected
 
 
 def test_fortigate_one_pass_reader_matches_the_per_key_pattern() -> None:

@@ -2,19 +2,19 @@
 
     - type: syslog
       name: firewalls
-      format: fortigate
+      format: firewall      # CEF or FortiGate key=value, told apart per message
       transport: tcp        # udp | tcp
       host: 0.0.0.0
       port: 6514
       payload: message      # message | body
 
 What the parser gets: the whole message, header included, unless `payload: body`.
-Parsers of formats that travel in syslog (FortiGate, CEF) read the header
-themselves (its host name and time matter to them); `body` is for formats that are
-merely carried by syslog, such as Suricata EVE JSON sent through rsyslog: the
-header (RFC 5424 or RFC 3164) is then cut off, vectorised per chunk
-(`syslog_header`), before the format's parser runs. Either way a dead letter keeps
-the whole message.
+Parsers of formats that travel in syslog (`fortigate`, `cef`, or `firewall` for
+firewalls of both kinds on one port) read the header themselves (its time matters
+to them); `body` is for formats that are merely carried by syslog, such as
+Suricata EVE JSON sent through rsyslog: the header (RFC 5424 or RFC 3164) is then
+cut off, vectorised per chunk (`syslog_header`), before the format's parser runs.
+Either way a dead letter keeps the whole message.
 
 TCP frames are cut per frame by the first byte (RFC 6587): a digit starts octet
 counting (`LEN SP MSG`), anything else runs to the next newline; senders of both

@@ -104,12 +104,15 @@ def decode_json(frame: pl.DataFrame, column: str, dtype: pl.Struct) -> pl.DataFr
     proportional to how much of it there is.
     """
     texts = frame.get_column(column)
-    decoded, reasons = _decode(texts, dtype)
-    fields = decoded.struct.unnest()
-    out = frame.with_columns(fields)
-    if any(reason is not None for reason in reasons):
-        out = _add_reason(out, pl.Series(REASON, reasons, dtype=pl.String))
-    return out
+    try:
+        decoded = texts.str.json_decode(dtype)
+    except PolarsError as error:  # some record is bad: find which, off the fast path
+        decoded, reasons = _narrow(texts, dtype, error)
+        out = frame.with_columns(decoded.struct.unnest())
+        if any(reason is not None for reason in reasons):
+            out = _add_reason(out, pl.Series(REASON, reasons, dtype=pl.String))
+        return out
+    return frame.with_columns(decoded.struct.unnest())
 
 
 _SMALL = 16
@@ -119,8 +122,15 @@ def _decode(texts: pl.Series, dtype: pl.Struct) -> tuple[pl.Series, list[str | N
     try:
         return texts.str.json_decode(dtype), [None] * len(texts)
     except PolarsError as error:
-        if len(texts) == 1:
-            return pl.Series([None], dtype=dtype), [_json_reason(texts[0], error)]
+        return _narrow(texts, dtype, error)
+
+
+def _narrow(
+    texts: pl.Series, dtype: pl.Struct, error: PolarsError
+) -> tuple[pl.Series, list[str | None]]:
+    """Decode records that failed together: singly when few, else by halves."""
+    if len(texts) == 1:
+        return pl.Series([None], dtype=dtype), [_json_reason(texts[0], error)]
     if len(texts) <= _SMALL:
         parts = [_decode(texts.slice(i, 1), dtype) for i in range(len(texts))]
     else:
