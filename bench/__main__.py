@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import correlate, detect, ingest, lake, sigma, sim, tracking
+from bench import correlate, detect, ingest, lake, sigma, sim, tracking, video
 from bench.types import Figure
 
 BENCHMARKS = {
@@ -26,6 +26,7 @@ BENCHMARKS = {
     "sigma": sigma.run,
     "tracking": tracking.run,
     "correlate": correlate.run,
+    "video": video.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -15,6 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 from scipy.optimize import linear_sum_assignment
 from supervision.detection.utils.iou_and_nms import box_iou_batch
 
+import model_paths
 from vigil.video.detectors import (
     COCO_CLASSES,
     Detector,
@@ -26,9 +27,8 @@ from vigil.video.detectors.geometry import Geometry, tile_origins
 from vigil.video.errors import FrameError, ModelError
 from vigil.video.mot import MotSequence, scored
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-NANODET = SHARED / "models" / "nanodet.onnx"
-MOT17 = SHARED / "video" / "mot17-mini"
+NANODET = model_paths.nanodet()
+MOT17 = model_paths.SHARED / "video" / "mot17-mini"
 needs_shared = pytest.mark.skipif(
     not NANODET.is_file() or not MOT17.is_dir(), reason="needs shared/models and shared/video"
 )

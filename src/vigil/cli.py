@@ -26,6 +26,7 @@ from vigil.cli_incidents import app as incidents_app
 from vigil.cli_models import app as models_app
 from vigil.cli_respond import app as respond_app
 from vigil.cli_support import err, estate_of, fail, open_database, out, settings_of
+from vigil.cli_video import app as video_app
 from vigil.config import CONFIG_FILE, Settings, default_config_text
 from vigil.estate import Estate, sample_estate_text
 from vigil.events.docs import render_markdown
@@ -55,6 +56,7 @@ app.add_typer(detect_app, name="detect")
 app.add_typer(models_app, name="models")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(respond_app, name="respond")
+app.add_typer(video_app, name="video")
 app.command("eval")(eval_command)
 
 DataOption = Annotated[

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -26,6 +27,7 @@ from vigil.video.detectors.base import ModelConfig, OnnxDetector, video_models
 from vigil.video.detectors.geometry import Frame, Geometry, to_blob
 from vigil.video.detectors.session import Candidates, Outputs, Shape, pick
 from vigil.video.errors import ModelError
+from vigil.video.modelstore import locate
 
 MEAN_BGR = (103.53, 116.28, 123.675)
 STD_BGR = (57.375, 57.12, 58.395)
@@ -35,6 +37,13 @@ class NanoDetConfig(ModelConfig):
     """NanoDet's decoding settings on top of the shared ones."""
 
     type: Literal["nanodet"] = "nanodet"
+    model: Path = Field(
+        default_factory=lambda: locate("nanodet"),
+        description=(
+            "The ONNX file; by default the verified NanoDet in the model cache "
+            "($VIGIL_MODELS_DIR, else the user's cache; `vigil models install nanodet`)."
+        ),
+    )
     strides: tuple[int, ...] = Field(
         default=(8, 16, 32), min_length=1, description="Feature strides, finest first."
     )
