@@ -336,6 +336,10 @@ def test_country_filter_and_missing_values(estate: Estate) -> None:
         render("{{ public_ip | country }}", _situation(estate, TRADING))
     with pytest.raises(TemplateError, match="the incident has no user entity"):
         render("{{ entity.user }}", _situation(estate, TRADING))
+    # A message may name what the incident lacks: a notification never fails for it.
+    assert render("Users: {{ entities.user | join }}.", _situation(estate, TRADING)) == (
+        "Users: none named."
+    )
     with pytest.raises(TemplateError, match="the estate does not know"):
         render("{{ store.management }}", _situation(None, TRADING))
 

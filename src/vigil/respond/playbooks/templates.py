@@ -110,7 +110,9 @@ def _entity(kind: str) -> Callable[[Situation], Value]:
 
 
 def _entities(kind: str) -> Callable[[Situation], Value]:
-    return lambda situation: list(situation.facts.values(kind)) or _none(f"{kind} entity")
+    """Every value of one entity kind; none is a fact worth saying in a message, not an error
+    (a scalar `entity.KIND` or a `for_each` over addresses still needs one)."""
+    return lambda situation: list(situation.facts.values(kind))
 
 
 VARIABLES: dict[str, Callable[[Situation], Value]] = {
@@ -191,7 +193,9 @@ def _each(function: Callable[[str, Situation], str]) -> Filter:
 
 
 def _join(value: Value, situation: Situation) -> Value:
-    return ", ".join(value) if isinstance(value, list) else str(value)
+    if isinstance(value, list):
+        return ", ".join(value) if value else "none named"
+    return str(value)
 
 
 FILTERS: dict[str, Filter] = {
