@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vigil import __version__
+from vigil.cli_console import app as console_app
 from vigil.cli_demo import demo_incidents
 from vigil.cli_detect import demo_detections, detect_app, eval_command
 from vigil.cli_incidents import app as incidents_app
@@ -57,6 +58,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(respond_app, name="respond")
 app.add_typer(video_app, name="video")
+app.add_typer(console_app, name="console")
 app.command("eval")(eval_command)
 
 DataOption = Annotated[
@@ -270,10 +272,10 @@ def _serve_connectors(data: Path, config: Path | None) -> None:
     if not settings.lake_path.is_dir():
         raise fail(f"no event lake at {settings.lake_path}; run `vigil init --data {data}` first")
     from vigil.cli_respond import live_responder
+    from vigil.console.detections.rules import active_rules
     from vigil.correlate import service
     from vigil.detect.engine import Engine
     from vigil.detect.live import LiveDetection
-    from vigil.detect.loader import load_pack
     from vigil.respond.live import LiveResponse
 
     estate = estate_of(settings.estate_path) if settings.estate_path.exists() else None
@@ -281,7 +283,7 @@ def _serve_connectors(data: Path, config: Path | None) -> None:
     respond = LiveResponse(
         database, service.start(database, estate), live_responder(data, database, estate)
     )
-    live = LiveDetection(Engine(load_pack(), estate), database, then=respond)
+    live = LiveDetection(Engine(active_rules(database), estate), database, then=respond)
     ingestor = Ingestor(
         Lake(settings.lake_path),
         database,

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -292,3 +302,93 @@ class ResponseModeSetting(Base):
     set_by: Mapped[str] = mapped_column(String(200), nullable=False)
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# --- console (vigil.console) --------------------------------------------------------------
+
+
+class ConsoleUser(Base):
+    """A local console account: an argon2 hash (never the password), one role, a scope."""
+
+    __tablename__ = "console_users"
+
+    username: Mapped[str] = mapped_column(String(200), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(500), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    """Store uids, `region:<uid>` entries, or `*` for every store."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: only the SHA-256 of its random id is kept, with its CSRF token."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("console_users.username"), nullable=False)
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    source: Mapped[str] = mapped_column(String(200), nullable=False)
+
+    __table_args__ = (Index("ix_console_sessions_user", "username"),)
+
+
+class ConsoleToken(Base):
+    """An API token for machines: stored hashed, with its own role and scope."""
+
+    __tablename__ = "console_tokens"
+
+    uid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleComment(Base):
+    """A comment on an incident, by whom and when."""
+
+    __tablename__ = "console_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_uid: Mapped[str] = mapped_column(ForeignKey("incidents.uid"), nullable=False)
+    author: Mapped[str] = mapped_column(String(200), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+
+    __table_args__ = (Index("ix_console_comments_incident", "incident_uid", "at"),)
+
+
+class ConsoleSavedSearch(Base):
+    """A hunt query someone saved under a name (theirs alone)."""
+
+    __tablename__ = "console_saved_searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(200), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    query: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_console_saved_owner_name", "owner", "name", unique=True),)
+
+
+class DetectionOverride(Base):
+    """A rule switched on or off, or edited, from the console; the live engine reads it at start."""
+
+    __tablename__ = "detection_overrides"
+
+    rule_uid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    yaml: Mapped[str | None] = mapped_column(Text)
+    """An edited copy of the rule (linted before it was saved) that replaces the pack's."""
+    updated_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

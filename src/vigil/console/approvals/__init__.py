@@ -1,0 +1,1 @@
+"""The approvals inbox: pending response steps, decided through the playbook engine."""

@@ -1,0 +1,1 @@
+"""Accounts and access: local users (argon2), sessions with CSRF tokens, API tokens, roles, scopes."""

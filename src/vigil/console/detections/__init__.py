@@ -1,0 +1,1 @@
+"""Detections: the rule pack with console overrides (enable, disable, edit), lint and backtests."""

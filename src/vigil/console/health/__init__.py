@@ -1,0 +1,1 @@
+"""The health screen: ingest per source, dead letters, lag, and the state of the parts."""

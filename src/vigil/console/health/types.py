@@ -1,0 +1,34 @@
+"""What the health screen shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    source: str
+    format: str
+    records: int
+    events: int
+    rejected: int
+    last_at: datetime
+    lag_s: float
+    """Seconds since the source last delivered (by the console's clock)."""
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    name: str
+    status: str
+    """ok, degraded or down."""
+    detail: str
+
+
+@dataclass(frozen=True)
+class Health:
+    sources: tuple[SourceHealth, ...]
+    dead_letters_total: int
+    dead_letters_by_source: dict[str, int]
+    workers: tuple[WorkerHealth, ...]
