@@ -16,7 +16,7 @@ $(BIN)/vigil: pyproject.toml requirements.lock
 
 venv: $(BIN)/vigil
 
-# Debian packages beyond Python (nftables, opencv-doc): installed when missing and root.
+# Debian packages beyond Python (nftables, opencv-doc, chromium): installed when missing and root.
 system:
 	./scripts/system-packages
 
@@ -25,7 +25,7 @@ models: $(BIN)/vigil
 	$(BIN)/vigil models verify nanodet >/dev/null 2>&1 || $(BIN)/vigil models install nanodet
 
 demo: $(BIN)/vigil system
-	$(BIN)/vigil demo --data $(DATA)
+	$(BIN)/vigil live --data $(DATA)
 
 test: $(BIN)/vigil system models
 	$(BIN)/ruff format --check src tests bench

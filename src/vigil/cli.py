@@ -24,6 +24,7 @@ from vigil.cli_console import app as console_app
 from vigil.cli_demo import demo_incidents
 from vigil.cli_detect import demo_detections, detect_app, eval_command
 from vigil.cli_incidents import app as incidents_app
+from vigil.cli_live import live_demo
 from vigil.cli_models import app as models_app
 from vigil.cli_respond import app as respond_app
 from vigil.cli_support import err, estate_of, fail, open_database, out, settings_of
@@ -60,6 +61,7 @@ app.add_typer(respond_app, name="respond")
 app.add_typer(video_app, name="video")
 app.add_typer(console_app, name="console")
 app.command("eval")(eval_command)
+app.command("live")(live_demo)
 
 DataOption = Annotated[
     Path, typer.Option("--data", "-d", help="Data folder.", envvar="VIGIL_DATA", show_default=True)
