@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import correlate, detect, ingest, lake, sigma, sim, tracking, video
+from bench import console, correlate, detect, ingest, lake, sigma, sim, tracking, video
 from bench.types import Figure
 
 BENCHMARKS = {
@@ -27,6 +27,7 @@ BENCHMARKS = {
     "tracking": tracking.run,
     "correlate": correlate.run,
     "video": video.run,
+    "console": console.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -27,12 +27,12 @@ from vigil.cli_live_feed import (
 from vigil.config import load_settings
 from vigil.console.app import create_app
 from vigil.console.auth.types import Role
+from vigil.console.detections.rules import active_rules
 from vigil.console.settings import ConsoleSettings
 from vigil.console.state import Console
 from vigil.correlate import service
 from vigil.detect.engine import Engine
 from vigil.detect.live import LiveDetection
-from vigil.detect.loader import load_pack
 from vigil.estate import Estate
 from vigil.ingest import Ingestor
 from vigil.ingest.connectors import Connector
@@ -91,7 +91,7 @@ def build_pipeline(data: Path, estate: Estate, lateness: timedelta) -> Pipeline:
     )
     responder = Responder(runtime, load_playbooks(respond_settings.playbook_paths(data)))
     respond = LiveResponse(database, service.start(database, estate), responder)
-    engine = Engine(load_pack(), estate, lateness)
+    engine = Engine(active_rules(database), estate, lateness)
     live = LiveDetection(engine, database, then=respond)
     lake = Lake(settings.lake_path)
     ingestor = Ingestor(lake, database, Enricher(estate), observe=live)
