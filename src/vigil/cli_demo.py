@@ -14,9 +14,7 @@ from rich.table import Table
 from vigil.cli_support import out
 from vigil.correlate import service
 from vigil.estate import Estate
-from vigil.respond.playbooks import load_playbooks
-from vigil.respond.playbooks.engine import Responder
-from vigil.respond.playbooks.runtime import Runtime
+from vigil.respond.build import build_responder
 from vigil.respond.recording import RecordingBackend
 from vigil.respond.settings import load_response_settings
 from vigil.respond.words import plan_lines
@@ -48,15 +46,7 @@ def demo_incidents(database: Database, estate: Estate, data: Path) -> None:
         return
     settings = load_response_settings(data)
     backend = RecordingBackend()
-    runtime = Runtime(
-        database,
-        backend.backends(),
-        settings.approvals,
-        settings.modes,
-        estate,
-        retry=settings.backends.retry,
-    )
-    responder = Responder(runtime, load_playbooks(settings.playbook_paths(data)))
+    responder = build_responder(database, settings, data, estate, backend.backends())
     top = incidents[0]
     plans = responder.plan(top.uid)
     out.print(f"\n[bold]Response[/] (dry run) for the top incident, {top.uid[:12]}:")

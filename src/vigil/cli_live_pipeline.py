@@ -42,10 +42,8 @@ from vigil.ingest.connectors.tail import TailConfig
 from vigil.ingest.enrich import Enricher
 from vigil.ingest.serve import build
 from vigil.respond.backends import Backends
+from vigil.respond.build import build_responder
 from vigil.respond.live import LiveResponse
-from vigil.respond.playbooks import load_playbooks
-from vigil.respond.playbooks.engine import Responder
-from vigil.respond.playbooks.runtime import Runtime
 from vigil.respond.recording import RecordingBackend
 from vigil.respond.settings import ResponseSettings, load_response_settings
 from vigil.store.database import Database
@@ -81,15 +79,9 @@ def build_pipeline(data: Path, estate: Estate, lateness: timedelta) -> Pipeline:
     settings = load_settings(data)
     database = Database.open(settings.database_url)
     respond_settings = load_response_settings(data)
-    runtime = Runtime(
-        database,
-        RecordingBackend().backends(),
-        respond_settings.approvals,
-        respond_settings.modes,
-        estate,
-        retry=respond_settings.backends.retry,
+    responder = build_responder(
+        database, respond_settings, data, estate, RecordingBackend().backends()
     )
-    responder = Responder(runtime, load_playbooks(respond_settings.playbook_paths(data)))
     respond = LiveResponse(database, service.start(database, estate), responder)
     engine = Engine(active_rules(database), estate, lateness)
     live = LiveDetection(engine, database, then=respond)

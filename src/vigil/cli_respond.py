@@ -27,13 +27,14 @@ from vigil.estate import Estate
 from vigil.respond.adapters.config import build_backends
 from vigil.respond.approvals import ApprovalRequest, ApprovalStatus, Vote
 from vigil.respond.backends import Backends
+from vigil.respond.build import build_responder
 from vigil.respond.errors import RespondError
 from vigil.respond.metrics import as_record, report
 from vigil.respond.modes import ResponseMode, scope_of, store_mode
 from vigil.respond.playbooks import ActionStep, lint_playbooks, load_playbooks
 from vigil.respond.playbooks.engine import Responder
 from vigil.respond.playbooks.runs import RunRecord
-from vigil.respond.playbooks.runtime import Runtime, utc_now
+from vigil.respond.playbooks.runtime import utc_now
 from vigil.respond.playbooks.vocab import describe
 from vigil.respond.settings import ResponseSettings, load_response_settings
 from vigil.respond.store import ResponseStore
@@ -83,20 +84,12 @@ class Context:
 
     def responder(self) -> Responder:
         try:
-            playbooks = load_playbooks(self.settings.playbook_paths(self.data))
             backends = BACKENDS(self.settings)
+            return build_responder(
+                self.database, self.settings, self.data, self.estate, backends, clock=CLOCK
+            )
         except RespondError as error:
             raise fail(str(error)) from error
-        runtime = Runtime(
-            self.database,
-            backends,
-            self.settings.approvals,
-            self.settings.modes,
-            self.estate,
-            clock=CLOCK,
-            retry=self.settings.backends.retry,
-        )
-        return Responder(runtime, playbooks)
 
 
 def live_responder(data: Path, database: Database, estate: Estate | None) -> Responder:

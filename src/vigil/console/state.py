@@ -18,9 +18,8 @@ from vigil.console.auth.tokens import Tokens
 from vigil.console.settings import ConsoleSettings
 from vigil.estate import Estate, EstateFileError, load_estate
 from vigil.respond.adapters.config import build_backends
-from vigil.respond.playbooks import load_playbooks
+from vigil.respond.build import build_responder
 from vigil.respond.playbooks.engine import Responder
-from vigil.respond.playbooks.runtime import Runtime
 from vigil.respond.settings import ResponseSettings, load_response_settings
 from vigil.store.database import Database
 from vigil.store.lake import Lake
@@ -71,21 +70,18 @@ class Console:
         Raises the response stage's own errors (a broken respond.yaml or playbook).
         """
         settings = self.response_settings()
-        playbooks = load_playbooks(settings.playbook_paths(self.settings.data))
         if self.settings.backends is not None:
             backends = self.settings.backends(settings)
         else:
             backends = build_backends(settings.backends, os.environ)
-        runtime = Runtime(
+        return build_responder(
             self.database,
-            backends,
-            settings.approvals,
-            settings.modes,
+            settings,
+            self.settings.data,
             self.estate,
+            backends,
             clock=self.settings.clock,
-            retry=settings.backends.retry,
         )
-        return Responder(runtime, playbooks)
 
     def close(self) -> None:
         self.database.close()

@@ -22,12 +22,10 @@ from vigil.correlate.fold import Correlator
 from vigil.detect.types import Alert
 from vigil.estate import Estate
 from vigil.respond.approvals import ApprovalStatus
+from vigil.respond.build import build_responder
 from vigil.respond.live import LiveResponse
 from vigil.respond.metrics import MetricsReport, report
 from vigil.respond.modes import ModeConfig, ResponseMode
-from vigil.respond.playbooks import load_playbooks
-from vigil.respond.playbooks.engine import Responder
-from vigil.respond.playbooks.runtime import Runtime
 from vigil.respond.recording import RecordingBackend
 from vigil.respond.settings import ResponseSettings
 from vigil.respond.store import ResponseStore
@@ -71,17 +69,15 @@ def drill(alerts: Sequence[Alert], estate: Estate, folder: Path) -> Drill:
         clock = _Clock(ordered[0].time if ordered else datetime.now().astimezone())
         settings = ResponseSettings(modes=ModeConfig(default=ResponseMode.AUTONOMOUS))
         backend = RecordingBackend()
-        runtime = Runtime(
+        responder = build_responder(
             database,
-            backend.backends(channels=CHANNELS),
-            settings.approvals,
-            settings.modes,
+            settings,
+            folder,
             estate,
+            backend.backends(channels=CHANNELS),
             clock=clock,
             sleep=lambda _: None,
-            retry=settings.backends.retry,
         )
-        responder = Responder(runtime, load_playbooks(settings.playbook_paths(folder)))
         loop = LiveResponse(database, Correlator(None, estate), responder)
         start = 0
         while start < len(ordered):
