@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from vigil.config import ConfigError, Settings, load_settings
-from vigil.estate import Estate, EstateFileError, load_estate
+from vigil import __version__
+from vigil.config import CONFIG_FILE, ConfigError, Settings, default_config_text, load_settings
+from vigil.estate import Estate, EstateFileError, load_estate, sample_estate_text
 from vigil.store.database import Database
 from vigil.store.errors import StoreError
+from vigil.store.lake import QueryResult
 
 out = Console()
 err = Console(stderr=True)
+
+DataOption = Annotated[
+    Path, typer.Option("--data", "-d", help="Data folder.", envvar="VIGIL_DATA", show_default=True)
+]
+DEFAULT_DATA = Path("vigil-data")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -42,3 +51,29 @@ def estate_of(path: Path) -> Estate:
     except EstateFileError as error:
         count = len(error.problems)
         raise fail(f"{count} problem{'s' * (count != 1)} in the estate:\n{error}") from error
+
+
+def initialise(data: Path) -> Settings:
+    """Create (or complete) a data folder: configuration, sample estate, lake, database."""
+    data.mkdir(parents=True, exist_ok=True)
+    config_path = data / CONFIG_FILE
+    if not config_path.exists():
+        config_path.write_text(default_config_text(), encoding="utf-8")
+    settings = settings_of(data)
+    if not settings.estate_path.exists():
+        settings.estate_path.write_text(sample_estate_text(), encoding="utf-8")
+    settings.lake_path.mkdir(parents=True, exist_ok=True)
+    database = open_database(settings)
+    database.audit("cli", "init", str(data.resolve()), {"version": __version__})
+    database.close()
+    return settings
+
+
+def print_result(result: QueryResult, title: str | None = None) -> None:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for column in result.columns:
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    out.print(table)
+    out.print(f"[dim]{len(result.rows)} row(s)[/]")
