@@ -3,7 +3,8 @@
 Every camera reads its own copy of opencv-doc's vtest.avi (PETS 2009, 768x576, 10 fps;
 `$VIGIL_VTEST`) through the store runtime: one worker process per core, the cameras split
 between them, one ONNX Runtime and one OpenCV thread per worker, NanoDet from
-`$VIGIL_NANODET` (default `/work/shared/models/nanodet.onnx`) or the model cache.
+`$VIGIL_NANODET` (default `/work/shared/models/nanodet.onnx`) or the model cache; point
+it at `vigil models quantise`'s output to measure the int8 variant.
 
 - Capacity (files read as fast as they decode, `$VIGIL_BENCH_VIDEO_SECONDS` of video per
   camera, default 10): analysed frames a second in total and per camera, CPU per camera as
@@ -158,7 +159,8 @@ def run(events: int, repeat: int) -> list[Figure]:
     paced = _run(VTEST, TARGET, gating=True, paced=True)
     table = Table(
         title=f"video: {SECONDS:g} s of video per camera at {FPS:g} fps, "
-        f"{os.cpu_count()} cores, load {load:.1f} before",
+        f"{os.cpu_count()} cores, load {load:.1f} before, "
+        f"model {NANODET.name if NANODET.is_file() else 'nanodet (cache)'}",
         title_justify="left",
     )
     columns = ["scene", "cameras", "gating", "paced", "analysed fps", "per camera"]

@@ -12,7 +12,7 @@ import supervision as sv
 
 from vigil.video.errors import GroundTruthError, VideoError
 from vigil.video.mot import MotBoxes, evaluate, run_tracker
-from vigil.video.track import Tracker, TrackerConfig
+from vigil.video.track import BoxSmoother, Tracker, TrackerConfig
 
 WALKER = (100.0, 100.0, 150.0, 250.0)
 SHOPPER = (400.0, 120.0, 460.0, 280.0)
@@ -100,6 +100,25 @@ def test_smoothing_averages_a_jittering_box() -> None:
     smooth_x = [smooth.update(people(box)).xyxy[:, 0] for box in jitter]
     assert np.ptp(np.concatenate(raw_x[4:])) == pytest.approx(8.0, abs=0.5)
     assert np.ptp(np.concatenate(smooth_x[4:])) < 1.0
+
+
+def test_the_box_smoother_gives_what_supervision_s_smoother_gives() -> None:
+    """Tracks that come, go for a while, come back and vanish: same order, boxes and scores."""
+    rng = np.random.default_rng(8)
+    ours, theirs = BoxSmoother(3), sv.DetectionsSmoother(length=3)
+    for frame in range(40):
+        ids = np.array([t for t in range(6) if rng.random() < 0.7 or frame % 9 == t], dtype=int)
+        rng.shuffle(ids)
+        tracked = people(*[tuple(rng.uniform(0, 500, 4)) for _ in ids])
+        tracked.confidence = rng.uniform(0.1, 1.0, len(ids)).astype(np.float32)
+        tracked.tracker_id = ids
+        mine, reference = ours.update(tracked), theirs.update_with_detections(tracked)
+        assert mine.tracker_id is not None
+        assert reference.tracker_id is not None
+        assert mine.tracker_id.tolist() == reference.tracker_id.tolist()
+        np.testing.assert_allclose(mine.xyxy, reference.xyxy, rtol=1e-5)
+        np.testing.assert_allclose(mine.confidence, reference.confidence, rtol=1e-5)
+        assert mine.data["class_name"].tolist() == reference.data["class_name"].tolist()
 
 
 def test_the_output_is_a_copy_and_empty_frames_have_every_field() -> None:

@@ -13,7 +13,9 @@ did not. On top of it, what a store needs:
 - a track is reported only once it has been matched in `minimum_frames`
   consecutive frames, so a one-frame false positive never becomes a person;
 - reported boxes are averaged over the last `smoothing_frames` frames of their
-  track (`sv.DetectionsSmoother`), so dwell and line-crossing see steady boxes;
+  track, so dwell and line-crossing see steady boxes (`BoxSmoother`: what
+  `sv.DetectionsSmoother` gives, without its deep copy of every detection, which
+  cost more than ByteTrack itself);
 - a frame the motion gate skipped (`detected=False`: nothing moved) returns the
   last reported people unchanged and ages nothing, so a customer standing still
   at a shelf keeps their id however long the detector rests;
@@ -23,8 +25,10 @@ did not. On top of it, what a store needs:
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
+import numpy.typing as npt
 import supervision as sv
 from pydantic import BaseModel, ConfigDict, Field
 from trackers import ByteTrackTracker
@@ -95,7 +99,7 @@ class Tracker:
             high_conf_det_threshold=self.config.high_confidence,
             state_estimator_class=XCYCSRStateEstimator,
         )
-        self._smoother = sv.DetectionsSmoother(length=self.config.smoothing_frames)
+        self._smoother = BoxSmoother(self.config.smoothing_frames)
         self._last = _no_people()
 
     @property
@@ -114,7 +118,7 @@ class Tracker:
         ids = tracked.tracker_id if tracked.tracker_id is not None else np.empty(0, dtype=int)
         confirmed = tracked.select(np.flatnonzero(ids >= 0))
         if self.config.smoothing_frames > 1:
-            confirmed = self._smoother.update_with_detections(confirmed)
+            confirmed = self._smoother.update(confirmed)
         self._last = confirmed if len(confirmed) else _no_people()
         return _copy(self._last)
 
@@ -123,6 +127,55 @@ class Tracker:
         self._bytetrack.reset()
         self._smoother.reset()
         self._last = _no_people()
+
+
+class BoxSmoother:
+    """Averages each track's box and score over its last `length` frames.
+
+    A frame a track is missing from still counts towards its window, and a track
+    is forgotten once its whole window is empty; the tracks come out in the order
+    they were first seen, their other fields from this frame (as `sv.DetectionsSmoother`).
+    """
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self._windows: dict[int, deque[npt.NDArray[np.float64] | None]] = {}
+
+    def update(self, tracked: sv.Detections) -> sv.Detections:
+        """This frame's tracks (all with `tracker_id`), boxes and scores averaged."""
+        ids = [] if tracked.tracker_id is None else tracked.tracker_id.tolist()
+        scores = (
+            np.full(len(tracked), np.nan)
+            if tracked.confidence is None
+            else np.asarray(tracked.confidence, dtype=np.float64)
+        )
+        rows = np.column_stack([np.asarray(tracked.xyxy, dtype=np.float64), scores])
+        row_of = {int(track_id): row for row, track_id in enumerate(ids)}
+        for track_id in list(self._windows):
+            if track_id not in row_of:
+                self._windows[track_id].append(None)
+                if all(sample is None for sample in self._windows[track_id]):
+                    del self._windows[track_id]
+        for track_id, row in row_of.items():
+            window = self._windows.setdefault(track_id, deque(maxlen=self.length))
+            window.append(rows[row])
+        order = [row_of[track_id] for track_id in self._windows if track_id in row_of]
+        means = np.array(
+            [
+                np.mean(
+                    [sample for sample in self._windows[ids[row]] if sample is not None], axis=0
+                )
+                for row in order
+            ]
+        ).reshape(-1, 5)
+        smoothed = tracked.select(np.array(order, dtype=np.intp))
+        smoothed.xyxy = means[:, :4].astype(tracked.xyxy.dtype)
+        if tracked.confidence is not None:
+            smoothed.confidence = means[:, 4].astype(tracked.confidence.dtype)
+        return smoothed
+
+    def reset(self) -> None:
+        self._windows.clear()
 
 
 def _no_people() -> sv.Detections:

@@ -78,6 +78,8 @@ class NanoDet(OnnxDetector):
 
     def __init__(self, config: NanoDetConfig) -> None:
         self.levels: list[_Level] = []
+        self.points = np.empty((0, 2), np.float32)
+        self.strides = np.empty(0, np.float32)
         super().__init__(config)
 
     def geometry(self, frame_hw: tuple[int, int]) -> Geometry:
@@ -102,22 +104,25 @@ class NanoDet(OnnxDetector):
             points = np.stack([xs.ravel(), ys.ravel()], axis=1)
             levels.append(_Level(stride, scores, boxes, points))
         self.levels = levels
+        self.points = np.concatenate([level.points for level in levels])
+        self.strides = np.concatenate(
+            [np.full(len(level.points), level.stride, np.float32) for level in levels]
+        )
 
     def decode(self, outputs: Outputs) -> Candidates:
-        scores = np.concatenate([outputs[level.scores][0] for level in self.levels])
-        picks = pick(scores, self.kept, self.config.confidence)
+        # Only the kept classes' columns are gathered: a tiny part of the 80-class scores.
+        scores = np.concatenate([outputs[level.scores][0][:, self.kept] for level in self.levels])
+        picks = pick(scores, np.arange(len(self.kept)), self.config.confidence)
         if len(picks.rows) == 0:
             return Candidates.empty()
         rows, inverse = np.unique(picks.rows, return_inverse=True)
         logits = np.concatenate([outputs[level.boxes][0] for level in self.levels])[rows]
-        points = np.concatenate([level.points for level in self.levels])[rows]
-        strides = np.concatenate(
-            [np.full(len(level.points), level.stride, np.float32) for level in self.levels]
-        )[rows]
         distances = _expectation(logits.reshape(len(rows), 4, self.config.bins))
-        distances *= strides[:, None]
+        distances *= self.strides[rows, None]
+        points = self.points[rows]
         xyxy = np.concatenate([points - distances[:, :2], points + distances[:, 2:]], axis=1)
-        return Candidates(xyxy[inverse].astype(np.float32), picks.confidence, picks.class_id)
+        class_id = self.kept[picks.class_id]
+        return Candidates(xyxy[inverse].astype(np.float32), picks.confidence, class_id)
 
 
 def _expectation(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -93,8 +93,13 @@ class Session:
         if not path.is_file():
             raise ModelError(f"model file not found: {path}")
         options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Workers share the cores: a thread spinning while it waits for work takes a core
+        # another camera's worker needs (no effect with one thread: there is no pool).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(
@@ -135,7 +140,9 @@ class Session:
     def run(self, blob: npt.NDArray[np.float32]) -> Outputs:
         """The outputs for one input tensor, as float32."""
         try:
-            raw = self.session.run(None, {self.input_name: blob.astype(self.input_dtype)})
+            raw = self.session.run(
+                None, {self.input_name: blob.astype(self.input_dtype, copy=False)}
+            )
         except Exception as error:  # ONNX Runtime's own classes
             raise ModelError(f"{self.path}: inference failed: {error}") from error
         return [np.asarray(output, dtype=np.float32) for output in raw]
