@@ -4,7 +4,8 @@ Built fast but from real rows: the sample telemetry is ingested into the lake
 (what incident timelines read), `TEMPLATES` incidents of ten alerts each are made
 by the real pipeline (pack rule metadata, `store_alerts`, `correlate_stored`),
 and then copied in SQL (`INSERT ... SELECT` over a table of copy numbers), each
-copy moved to one of `STORES` stores, with its own risk and status. One template
+copy moved to one of `STORES` stores (its `incident_stores` row too), with its own
+risk and status; every incident is then stamped as last changed a day ago. One template
 in `ESTATE_WIDE_EVERY` has no store (the web shop's incidents), as in an estate.
 
 Store `HOME` (of the sample estate) is one of the `STORES`; a user scoped to it
@@ -70,6 +71,11 @@ def build(folder: Path, incidents: int) -> int:
         _copy(connection, copies)
         total: int = connection.execute("SELECT count(*) FROM incidents").fetchone()[0]
     with sqlite3.connect(folder / "vigil.db") as connection:  # settled, as a day-old database
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        connection.execute(
+            "UPDATE incidents SET changed_at = ?", (f"{yesterday:%Y-%m-%d %H:%M:%S.%f}",)
+        )
+        connection.commit()
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     _users(folder)
     return total
@@ -127,6 +133,11 @@ def _copy(connection: sqlite3.Connection, copies: int) -> None:
             "status": "CASE c.n % 10 WHEN 0 THEN 'resolved' WHEN 1 THEN 'closed'"
             " WHEN 2 THEN 'acknowledged' WHEN 3 THEN 'contained' ELSE 'new' END",
         },
+    )
+    _insert(
+        connection,
+        "incident_stores",
+        {"incident_uid": "t.incident_uid || '-' || c.n", "store_uid": "c.store"},
     )
     _insert(
         connection,

@@ -30,14 +30,15 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata, resources
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
-from correlate_helpers import make_alert
 from vigil.config import CONFIG_FILE, default_config_text, load_settings
 from vigil.console import ConsoleSettings
 from vigil.console.auth.passwords import HashCost, Passwords
@@ -47,6 +48,7 @@ from vigil.correlate import service
 from vigil.detect.engine import Engine
 from vigil.detect.loader import load_pack
 from vigil.detect.sink import store_alerts
+from vigil.detect.types import Alert, RuleMeta, Severity
 from vigil.estate import load_estate, sample_estate_text
 from vigil.eval.replay import replay
 from vigil.ingest import Ingestor, import_path
@@ -61,7 +63,7 @@ from vigil.respond.settings import ResponseSettings, load_response_settings
 from vigil.respond.store import ResponseStore
 from vigil.store.database import Database
 from vigil.store.lake import Lake
-from vigil.store.models import ConsoleUser
+from vigil.store.models import ConsoleUser, DeadLetter, IngestSource
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "vigil"
 LIBRARIES = ("duckdb", "polars", "pyarrow", "pysigma", "sqlalchemy", "alembic", "pydantic")
@@ -88,15 +90,78 @@ USERS: dict[str, tuple[Role, tuple[str, ...]]] = {
 """Account name -> role and scope: `<role>-in` sees store 031, `<role>-out` only the central
 region; `admin-in` sees every store."""
 
+
+@dataclass(frozen=True)
+class ExtraAlert:
+    """An alert made inline, worded as the rule pack words its own."""
+
+    rule: str
+    title: str
+    time: datetime
+    entities: dict[str, str]
+    severity: str
+    use_case: str
+    explanation: str
+
+
 EXTRA_ALERTS = (
-    # rule, minutes after 2026-11-23 11:00 UTC, entities, severity, use case
-    ("vigil.pos.new_destination", 30, {"store": "031", "device": "s031-pos-02", "ip": "198.51.100.7"}, "critical", "pos_malware"),
-    ("vigil.iot.c2_beacon", 40, {"store": "044", "device": "s044-cam-02", "ip": "192.0.2.44"}, "high", "iot_c2"),
-    ("vigil.pos.refund_burst", 50, {"store": "127", "cashier": "c-127-7"}, "medium", "refund_fraud"),
-    ("vigil.wifi.scan", 60, {"store": "112", "mac": "02:aa:bb:cc:dd:ee"}, "low", "guest_wifi_scan"),
-    ("vigil.door.forced", 70, {"store": "044", "door": "s044-door-rear"}, "high", "insider_after_hours"),
+    ExtraAlert(
+        "vigil.pos.new_destination", "POS terminal contacted an address no till has used",
+        datetime(2026, 11, 20, 23, 40, tzinfo=UTC),
+        {"store": "031", "device": "s031-pos-02", "ip": "198.51.100.7"}, "critical", "pos_malware",
+        "Terminal s031-pos-02 opened 14 connections to 198.51.100.7, an address no till in the "
+        "estate has contacted before.",
+    ),
+    ExtraAlert(
+        "vigil.iot.c2_beacon", "Camera calling out at a steady beat",
+        datetime(2026, 11, 21, 1, 10, tzinfo=UTC),
+        {"store": "044", "device": "s044-cam-02", "ip": "192.0.2.44"}, "high", "iot_botnet",
+        "Camera s044-cam-02 reached 192.0.2.44 every 60 s for 40 minutes, a command-and-control "
+        "rhythm.",
+    ),
+    ExtraAlert(
+        "vigil.pos.refund_burst", "Burst of refunds by one cashier",
+        datetime(2026, 11, 20, 19, 25, tzinfo=UTC),
+        {"store": "127", "cashier": "c-127-7"}, "medium", "refund_fraud",
+        "Cashier c-127-7 keyed 9 refunds in 12 minutes, 6 of them without a receipt.",
+    ),
+    ExtraAlert(
+        "vigil.wifi.scan", "Guest Wi-Fi client sweeping addresses",
+        datetime(2026, 11, 20, 17, 50, tzinfo=UTC),
+        {"store": "112", "mac": "02:aa:bb:cc:dd:ee"}, "low", "guest_wifi_scan",
+        "Guest client 02:aa:bb:cc:dd:ee probed 212 addresses of the store network in 3 minutes.",
+    ),
+    ExtraAlert(
+        "vigil.door.forced", "Rear door forced outside trading hours",
+        datetime(2026, 11, 21, 3, 20, tzinfo=UTC),
+        {"store": "044", "door": "s044-door-rear"}, "high", "insider_after_hours",
+        "Door s044-door-rear opened without a badge at 22:20 local time, after closing.",
+    ),
 )  # fmt: skip
-"""Alerts made inline (as the correlation tests make them) so every store has incidents."""
+"""Alerts made inline so every store has incidents: before `NOW`, worded like real ones."""
+
+
+def fixture_alert(extra: ExtraAlert) -> Alert:
+    """The alert a rule would have stored for `extra` (evidence rows aside)."""
+    meta = RuleMeta(
+        uid=extra.rule,
+        title=extra.title,
+        severity=Severity[extra.severity.upper()],
+        confidence=80,
+        explanation=extra.explanation,
+        use_case=extra.use_case,
+        attack=(),
+    )
+    return Alert(
+        rule=meta,
+        time=extra.time,
+        first_seen=extra.time - timedelta(minutes=5),
+        entities=dict(extra.entities),
+        values={},
+        evidence=pl.DataFrame(),
+        score=0.8,
+        explanation=extra.explanation,
+    )
 
 
 @dataclass(frozen=True)
@@ -144,6 +209,13 @@ def _ingest(folder: Path, database: Database, lake: Lake) -> None:
     video = folder / "incoming" / "video.ndjson"
     video.write_text("".join(json.dumps(event) + "\n" for event in _line_crossings()))
     import_path(video, ingestor, "ocsf_json")
+    with database.session() as session:  # ingested now by the wall clock; as of `NOW` here
+        session.execute(
+            update(IngestSource).values(
+                first_at=NOW - timedelta(hours=6), last_at=NOW - timedelta(minutes=3)
+            )
+        )
+        session.execute(update(DeadLetter).values(at=NOW - timedelta(minutes=3)))
 
 
 FOOTFALL = (
@@ -192,10 +264,7 @@ def _line_crossings() -> list[dict[str, object]]:
 def _detect_and_correlate(folder: Path, database: Database, lake: Lake) -> None:
     estate = load_estate(folder / "estate.yaml")
     result = replay(lake, Engine(load_pack(), estate))
-    extra = [
-        make_alert(rule, minutes, entities, severity=severity, use_case=use_case)
-        for rule, minutes, entities, severity, use_case in EXTRA_ALERTS
-    ]
+    extra = [fixture_alert(alert) for alert in EXTRA_ALERTS]
     store_alerts(database, [*result.alerts, *extra])
     service.correlate_stored(database, estate)
 
@@ -308,13 +377,11 @@ def _build_sources() -> list[Path]:
 
 
 def fingerprint() -> str:
-    """A hash of everything `build` reads (see `_build_sources`), this module, the alert
-    helper, and the versions of the libraries the pipeline runs on."""
+    """A hash of everything `build` reads (see `_build_sources`), this module, and the versions of the libraries the pipeline runs on."""
     digest = hashlib.sha256()
     for path in [
         *_build_sources(),
         Path(__file__),
-        Path(__file__).with_name("correlate_helpers.py"),
     ]:
         digest.update(str(path.relative_to(path.anchor)).encode())
         digest.update(path.read_bytes())

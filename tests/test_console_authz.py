@@ -59,6 +59,10 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/api/auth/login"): Cell(SIGNED_IN, SIGNED_IN),
     ("POST", "/api/auth/logout"): Cell((401, 204, 204, 204, 204), (401, 204, 204, 204, 204)),
     ("GET", "/api/auth/me"): Cell(SIGNED_IN, SIGNED_IN),
+    ("GET", "/api/auth/oidc"): Cell(OPEN, OPEN),
+    # this console has no OIDC provider: the sign-in routes say so to everyone
+    ("GET", "/api/auth/oidc/login"): Cell((404,) * 5, (404,) * 5),
+    ("GET", "/api/auth/oidc/callback"): Cell((404,) * 5, (404,) * 5),
     ("GET", "/api/users"): Cell((401, 403, 403, 403, 200), (401, 403, 403, 403, 200)),
     ("POST", "/api/users"): Cell(
         ADMIN_CREATED,

@@ -16,7 +16,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,22 @@ import uvicorn
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 
-from console_fixtures import IN_STORE, NOW, PASSWORD, REQUESTER, ConsoleData, copy_of, settings_for
-from correlate_helpers import make_alert
+from console_fixtures import (
+    EXTRA_ALERTS,
+    IN_STORE,
+    NOW,
+    PASSWORD,
+    REQUESTER,
+    ConsoleData,
+    copy_of,
+    fixture_alert,
+    settings_for,
+)
+from oidc_provider import PROVIDER_WARNINGS, running_provider, set_claims
 from vigil.config import load_settings
 from vigil.console import create_app
+from vigil.console.auth.oidc_config import OidcConfig, RoleRule
+from vigil.console.auth.types import Role
 from vigil.correlate import service
 from vigil.detect.sink import store_alerts
 from vigil.estate import load_estate
@@ -59,9 +72,11 @@ pytestmark = [
 class Served:
     """The console app on a free port of 127.0.0.1, in a thread."""
 
-    def __init__(self, data: ConsoleData) -> None:
+    def __init__(self, data: ConsoleData, **changes: object) -> None:
         self.data = data
-        app = create_app(settings_for(data.folder, stream_poll=timedelta(milliseconds=200)))
+        app = create_app(
+            settings_for(data.folder, stream_poll=timedelta(milliseconds=200), **changes)
+        )
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.server = uvicorn.Server(
@@ -178,18 +193,64 @@ def test_sign_in_refuses_a_wrong_password_and_returns_to_the_page_asked_for(
     assert cookie["sameSite"] == "Strict"
 
 
+@pytest.mark.filterwarnings(PROVIDER_WARNINGS)
+def test_sign_in_with_an_oidc_provider_on_another_site(
+    browser: Browser,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    shots: Path,
+) -> None:
+    """The provider is on another site (localhost; the console is on 127.0.0.1), as in real
+    life: its redirect back cannot carry the SameSite=Strict session cookie, so the sign-in
+    page picks the new session up and goes on to the page asked for."""
+    with running_provider(host="localhost") as issuer:
+        set_claims(issuer, "sub-olivia", preferred_username="olivia", groups=["soc-analysts"])
+        config = OidcConfig(
+            name="Contoso SSO",
+            issuer=issuer,
+            client_id="vigil-console",
+            client_secret_file="oidc-secret",
+            roles=[RoleRule(value="soc-analysts", role=Role.ANALYST, scopes=[IN_STORE])],
+        )
+        data = copy_of(tmp_path_factory, "e2e-oidc", getattr(request.config, "cache", None))
+        (data.folder / "oidc-secret").write_text("e2e-secret\n")
+        # the provider stamps its tokens with the real time, so this console keeps it too
+        with Served(data, oidc=config, clock=lambda: datetime.now(UTC)) as served:
+            context = browser.new_context(viewport=DESKTOP, base_url=served.url)
+            context.set_default_timeout(WAIT_MS)
+            try:
+                page = context.new_page()
+                page.goto("/queue")
+                page.wait_for_url("**/login?next=*")
+                link = page.locator("#oidc-link")
+                link.wait_for(state="visible")
+                assert link.inner_text() == "Sign in with Contoso SSO"
+                save(page, shots, "login-oidc")
+                link.click()
+                page.wait_for_url(f"{issuer}/oauth2/authorize?*")
+                page.fill("input[name=sub]", "sub-olivia")
+                page.click("button[type=submit]:has-text('Authorize')")
+                page.wait_for_url(f"{served.url}/queue")
+                assert page.locator(".who-name").inner_text() == "olivia"
+                page.locator("#queue-body tr").first.wait_for()
+            finally:
+                context.close()
+
+
 def _open_incident(served: Served) -> str:
     """A new incident in store 031, folded from a fresh alert as the pipeline would."""
     settings = load_settings(served.data.folder)
     database = Database.open(settings.database_url)
     try:
         before = {item.uid for item in service.list_incidents(database, limit=10_000)}
-        alert = make_alert(
-            "vigil.pos.new_destination",
-            600,
-            {"store": IN_STORE, "device": "s031-pos-09", "ip": "203.0.113.99"},
-            severity="critical",
-            use_case="pos_malware",
+        alert = fixture_alert(
+            replace(
+                EXTRA_ALERTS[0],
+                time=NOW - timedelta(minutes=3),
+                entities={"store": IN_STORE, "device": "s031-pos-09", "ip": "203.0.113.99"},
+                explanation="Terminal s031-pos-09 opened 9 connections to 203.0.113.99, an "
+                "address no till in the estate has contacted before.",
+            )
         )
         store_alerts(database, [alert])
         service.correlate_stored(database, load_estate(settings.estate_path))

@@ -15,7 +15,7 @@ const store = await import(`${WEB}/pages/store.js`);
 const health = await import(`${WEB}/pages/health.js`);
 const { nextPath } = await import(`${WEB}/pages/login.js`);
 const { detailOf, withQuery } = await import(`${WEB}/api.js`);
-const { ago, levelOf } = await import(`${WEB}/format.js`);
+const { ago, levelOf, words } = await import(`${WEB}/format.js`);
 
 /** 2,000 stores in 8 regions with a seeded spread of health and risk. */
 function estateOf(count) {
@@ -150,6 +150,13 @@ test("health: rates between readings and lag states", () => {
   assert.equal(health.lagState(null), "stale");
 });
 
+test("health names sources by their file, not their full path", () => {
+  assert.equal(health.sourceName("file:/srv/vigil/incoming/pos-031.ndjson"), "pos-031.ndjson · file");
+  assert.equal(health.sourceName("tail:/var/log/door.log"), "door.log · tail");
+  assert.equal(health.sourceName("file:C:\\feeds\\tills.csv"), "tills.csv · file");
+  assert.equal(health.sourceName("http:pos-gateway"), "http:pos-gateway");
+});
+
 test("sign-in only returns to paths on this site", () => {
   assert.equal(nextPath("/queue?store=s-1"), "/queue?store=s-1");
   assert.equal(nextPath("https://evil.example/"), "/");
@@ -171,6 +178,16 @@ test("formatting: relative times and risk levels", () => {
   assert.equal(ago("2025-03-01T12:10:00Z", now), "in 2 h");
   assert.equal(ago(null, now), "never");
   assert.deepEqual([10, 40, 60, 90].map(levelOf), ["low", "medium", "high", "critical"]);
+});
+
+test("labels: use cases and other API names read as people write them", () => {
+  assert.equal(words("pos_malware"), "POS malware");
+  assert.equal(words("iot_botnet"), "IoT botnet");
+  assert.equal(words("ddos"), "DDoS");
+  assert.equal(words("guest_wifi_scan"), "Guest Wi-Fi scan");
+  assert.equal(words("iot_c2"), "IoT command and control");
+  assert.equal(words("true_positive"), "True positive");
+  assert.equal(words(""), "");
 });
 
 test("chart axes reach at least the largest value", async () => {

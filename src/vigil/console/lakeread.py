@@ -11,6 +11,7 @@ import datetime as dt
 import decimal
 import logging
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +44,42 @@ def opened(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
         yield connection
     finally:
         connection.close()
+
+
+class SharedLake:
+    """One lake connection for the app's life, so a request does not pay for opening one
+    (listing every class's files and binding its view, most of an incident page's time).
+
+    Each reader gets a cursor of its own: DuckDB cursors are connections to the same
+    database, with its sandbox settings, safe to use from different threads. The views
+    are those of the first opening; readers that must see classes that gained their
+    first files since (hunting) keep opening their own.
+    """
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            if self._connection is None:
+                try:
+                    self._connection = self.lake.connect()
+                except (duckdb.Error, StoreError) as error:
+                    raise BadRequestError(f"cannot open the event lake: {error}") from error
+            cursor = self._connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 def query(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from vigil.console.auth.oidc_config import OidcConfig
 from vigil.console.auth.passwords import HashCost
 from vigil.respond.backends import Backends
 from vigil.respond.settings import ResponseSettings
@@ -44,6 +45,8 @@ class ConsoleSettings:
     """A stream ends after this long; browsers reconnect by themselves (EventSource)."""
     health_ttl: timedelta = timedelta(seconds=10)
     """Store health (read from the lake) is reused this long: the estate page stays fast."""
+    oidc: OidcConfig | None = None
+    """OIDC sign-in; None: the `oidc` section of `console.yaml` in `data`, if it has one."""
 
     @property
     def secure_cookies(self) -> bool:

@@ -11,10 +11,13 @@ import threading
 from datetime import datetime
 
 from vigil.config import ConfigError, load_settings
+from vigil.console.auth.oidc import OidcClient
+from vigil.console.auth.oidc_config import OidcConfigError, load_oidc_config
 from vigil.console.auth.passwords import Passwords
 from vigil.console.auth.service import Accounts
 from vigil.console.auth.throttle import LoginThrottle
 from vigil.console.auth.tokens import Tokens
+from vigil.console.lakeread import SharedLake
 from vigil.console.settings import ConsoleSettings
 from vigil.estate import Estate, EstateFileError, load_estate
 from vigil.respond.adapters.config import build_backends
@@ -39,10 +42,13 @@ class Console:
             self.estate: Estate | None = (
                 load_estate(config.estate_path) if config.estate_path.exists() else None
             )
-        except (ConfigError, EstateFileError) as error:
+            oidc = settings.oidc or load_oidc_config(settings.data)
+            secret = "" if oidc is None else oidc.client_secret(settings.data, os.environ)
+        except (ConfigError, EstateFileError, OidcConfigError) as error:
             raise ConsoleSetupError(str(error)) from error
         self.database = Database.open(config.database_url)
         self.lake = Lake(config.lake_path)
+        self.shared_lake = SharedLake(self.lake)
         self.accounts = Accounts(
             self.database,
             self.estate,
@@ -52,6 +58,8 @@ class Console:
             Passwords(settings.password_cost),
         )
         self.tokens = Tokens(self.database, self.estate, settings.clock)
+        self.oidc = None if oidc is None else OidcClient(oidc, secret, settings.clock)
+        """OIDC sign-in (`console.yaml`'s `oidc` section), None when only local accounts."""
         self.cache: dict[str, tuple[datetime, object]] = {}
         """Short-lived results (store health) by key, with when they were made."""
         self.polls: dict[str, tuple[float, object]] = {}
@@ -84,4 +92,7 @@ class Console:
         )
 
     def close(self) -> None:
+        self.shared_lake.close()
+        if self.oidc is not None:
+            self.oidc.close()
         self.database.close()

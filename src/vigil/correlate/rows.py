@@ -39,6 +39,7 @@ from vigil.store.models import Alert as AlertRow
 from vigil.store.models import Incident as IncidentRow
 from vigil.store.models import IncidentAlert as IncidentAlertRow
 from vigil.store.models import IncidentEntity as IncidentEntityRow
+from vigil.store.models import IncidentStore as IncidentStoreRow
 
 CHUNK = 500
 """Keys per IN (...) list."""
@@ -114,7 +115,12 @@ def write_incident(session: Session, incident: Incident) -> None:
     row.dwell_s = ((contained or incident.last_seen) - incident.first_seen).total_seconds()
     session.execute(delete(IncidentEntityRow).where(IncidentEntityRow.incident_uid == incident.uid))
     session.execute(delete(IncidentAlertRow).where(IncidentAlertRow.incident_uid == incident.uid))
+    session.execute(delete(IncidentStoreRow).where(IncidentStoreRow.incident_uid == incident.uid))
     session.flush()
+    session.add_all(
+        IncidentStoreRow(incident_uid=incident.uid, store_uid=store)
+        for store in sorted(set(incident.stores))
+    )
     session.add_all(
         IncidentEntityRow(
             incident_uid=incident.uid,

@@ -14,12 +14,15 @@ The timeline shows at most `limit` events, then a marker with how many more.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from vigil.correlate.errors import TimelineError
 from vigil.correlate.graph import entity_graph
@@ -81,55 +84,128 @@ class ClassEvents:
 
 
 def related_events(
-    lake: Lake, incident: Incident, limit: int = LIMIT, pad: timedelta = PAD
+    lake: Lake,
+    incident: Incident,
+    limit: int = LIMIT,
+    pad: timedelta = PAD,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> list[ClassEvents]:
-    """Up to `limit` related rows per class, oldest first; classes with none left out."""
+    """Up to `limit` related rows per class, oldest first; classes with none left out.
+
+    Only the partitions that can hold them are read: the days of the padded range and,
+    when every match is bound to a store, those stores. `connection` is a lake
+    connection to read on (a console keeps one); without it one is opened and closed.
+    """
     if not lake.root.exists():
         return []
     since, until = incident.first_seen - pad, incident.last_seen + pad
+    days = _days(since, until)
     found = []
     try:
-        connection = lake.connect()
+        reader = connection or lake.connect()
     except duckdb.Error as error:
         raise TimelineError(f"cannot open the lake at {lake.root}: {error}") from error
     try:
         for event_class in EVENT_CLASSES:
             name = short_name(event_class)
-            schema = arrow_schema(event_class)
-            condition, params = _condition(incident, name, set(schema.names))
-            if condition is None or next(lake.files(event_class), None) is None:
+            stores = _bound_stores(incident, name)
+            files = lake.partition_files(event_class, days, stores)
+            if not files:
                 continue
+            present = _present_columns(files, arrow_schema(event_class))
+            condition, params = _condition(incident, name, set(present))
+            if condition is None:
+                continue
+            source = _source(lake.root, files)
             where = f'"time" >= ? AND "time" <= ? AND ({condition})'
             args = [since, until, *params]
-            columns = ", ".join(f'"{field.name}"' for field in schema if field.name not in SKIP)
-            # Identifiers come from the event model's schema; values are bound parameters.
-            rows_sql = f'SELECT {columns} FROM "{name}" WHERE {where} ORDER BY "time" LIMIT ?'  # noqa: S608
-            table = connection.sql(rows_sql, params=[*args, limit]).to_arrow_table()
+            columns = ", ".join(f'"{column}"' for column in present if column not in SKIP)
+            # Identifiers come from the event model's schema, file names from the lake's own
+            # listing (quoted); values are bound parameters.
+            rows_sql = f'SELECT {columns} FROM {source} WHERE {where} ORDER BY "time" LIMIT ?'  # noqa: S608
+            table = reader.sql(rows_sql, params=[*args, limit]).to_arrow_table()
             total = table.num_rows
             if total >= limit:  # there may be more: count them (only then)
-                count_sql = f'SELECT count(*) FROM "{name}" WHERE {where}'  # noqa: S608
-                total = int(connection.sql(count_sql, params=args).fetchall()[0][0])
+                count_sql = f"SELECT count(*) FROM {source} WHERE {where}"  # noqa: S608
+                total = int(reader.sql(count_sql, params=args).fetchall()[0][0])
             if total:
                 found.append(ClassEvents(name, _drop_empty(table), total))
-    except duckdb.Error as error:
+    except (duckdb.Error, pa.ArrowException, OSError) as error:
         raise TimelineError(f"reading the lake for incident {incident.uid}: {error}") from error
     finally:
-        connection.close()
+        if connection is None:
+            reader.close()
     return found
+
+
+def _days(since: datetime, until: datetime) -> list[date]:
+    """The lake's day partitions (UTC dates) from `since` to `until`."""
+    first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _present_columns(files: Sequence[Path], schema: pa.Schema) -> list[str]:
+    """The class's columns that these files hold, in schema order (a file leaves out the
+    columns null in all its rows)."""
+    held: set[str] = set()
+    for path in files:
+        held.update(_file_columns(str(path), path.stat().st_mtime_ns))
+    return [column for column in schema.names if column in held]
+
+
+@functools.lru_cache(maxsize=16_384)
+def _file_columns(path: str, _modified_ns: int) -> frozenset[str]:
+    """A lake file's column names, read from its footer once per version of the file (a
+    file is written whole under its final name; replacing it changes its time)."""
+    return frozenset(pq.read_schema(path).names)
+
+
+def _source(root: Path, files: Sequence[Path]) -> str:
+    """`read_parquet` over these files, named under the lake's resolved root (the only
+    folder the connection may read)."""
+    resolved = root.resolve()
+    listed = ", ".join(
+        "'" + str(resolved / path.relative_to(root)).replace("'", "''") + "'" for path in files
+    )
+    return (
+        f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true, "
+        "hive_types = {'day': DATE, 'store': VARCHAR})"
+    )
+
+
+def _linking(incident: Incident) -> list[IncidentEntity]:
+    return [e for e in incident.entities if e.role is EntityRole.LINK]
+
+
+def _store_terms(incident: Incident, name: str) -> list[str]:
+    """The stores whose every event of this class in the range is related."""
+    if name in STORE_WIDE:
+        return list(incident.stores)
+    return sorted({e.scope for e in _linking(incident) if e.kind == FINDING and e.scope})
+
+
+def _bound_stores(incident: Incident, name: str) -> set[str] | None:
+    """The stores every match of this class lies in, or None when a match may be anywhere
+    (an entity of no store, an address seen estate-wide)."""
+    stores = set(_store_terms(incident, name))
+    for entity in _linking(incident):
+        if entity.kind not in ENTITY_COLUMNS and entity.kind != CARD:
+            continue  # matches no column: no term
+        if not entity.scope:
+            return None
+        stores.add(entity.scope)
+    return stores
 
 
 def _condition(incident: Incident, name: str, columns: set[str]) -> tuple[str | None, list[object]]:
     """The OR of the incident's entity matches this class can show, with its parameters."""
     terms: list[str] = []
     params: list[object] = []
-    linking = [e for e in incident.entities if e.role is EntityRole.LINK]
-    stores = sorted({e.scope for e in linking if e.kind == FINDING and e.scope})
-    if name in STORE_WIDE:
-        stores = list(incident.stores)
+    stores = _store_terms(incident, name)
     if stores and "store.uid" in columns:
         terms.append(f'"store.uid" IN ({", ".join("?" * len(stores))})')
         params.extend(stores)
-    for entity in linking:
+    for entity in _linking(incident):
         for term in _entity_terms(entity, columns):
             terms.append(term)
             params.extend(_entity_params(entity))

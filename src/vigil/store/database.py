@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,6 +31,10 @@ from vigil.store.models import AuditEntry, AuditHead
 logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
+PLANNED = ("incidents", "incident_stores")
+"""Tables whose SQLite query plans depend on statistics (`refresh_statistics`)."""
+ANALYZE_MIN_ROWS = 1000
+ANALYZE_GROWTH = 2
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -56,6 +61,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._statistics_checked: float | None = None
+        """`time.monotonic()` of the last `refresh_statistics` check."""
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -80,6 +87,7 @@ class Database:
         database = cls(engine)
         if migrate:
             database.migrate()
+            database.refresh_statistics()
         return database
 
     def migrate(self) -> None:
@@ -88,6 +96,36 @@ class Database:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def refresh_statistics(self, unless_within: timedelta = timedelta(0)) -> None:
+        """ANALYZE (SQLite) the tables in `PLANNED` that have no statistics yet, or have
+        grown `ANALYZE_GROWTH` times since they were taken; nothing when the last check
+        was less than `unless_within` ago.
+
+        SQLite plans by these statistics and guesses without them: it would read the
+        incident queue through the status index and sort every open incident instead of
+        walking the risk index until a page is full. Checking reads the highest rowid
+        (these tables keep their rows); analysing scans the table's indexes, so it
+        happens only as a table grows. Opening checks; a long-lived reader (the console's
+        queue) checks again now and then. PostgreSQL keeps its own statistics.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        now = time.monotonic()
+        last = self._statistics_checked
+        if last is not None and now - last < unless_within.total_seconds():
+            return
+        self._statistics_checked = now
+        with self.engine.begin() as connection:
+            analysed = _analysed_rows(connection)
+            for table in PLANNED:  # names of our own schema, not input
+                newest = connection.exec_driver_sql(f"SELECT max(rowid) FROM {table}").scalar()  # noqa: S608
+                rows = int(newest or 0)
+                before = analysed.get(table)
+                grown = before is None or rows >= before * ANALYZE_GROWTH
+                if rows >= ANALYZE_MIN_ROWS and grown:
+                    logger.info("analysing %s (%d rows) for the query planner", table, rows)
+                    connection.exec_driver_sql(f"ANALYZE {table}")
 
     def revision(self) -> str | None:
         with self.engine.connect() as connection:
@@ -177,6 +215,15 @@ def audit_hash(entry: AuditEntry) -> str:
         default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _analysed_rows(connection: Connection) -> dict[str, int]:
+    """Rows per table when SQLite last analysed it (none before the first ANALYZE)."""
+    exists = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'"
+    if connection.exec_driver_sql(exists).first() is None:
+        return {}
+    stats = connection.exec_driver_sql("SELECT tbl, stat FROM sqlite_stat1 WHERE idx IS NOT NULL")
+    return {str(table): int(str(stat).split()[0]) for table, stat in stats}
 
 
 def _connect_args(url: str) -> dict[str, object]:

@@ -6,7 +6,7 @@ checks that these models and the migrations agree.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -71,12 +71,17 @@ class Alert(Base):
     __table_args__ = (Index("ix_alerts_store_time", "store_uid", "time"),)
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Incident(Base):
     """Alerts folded into one case, with status, risk and verdict.
 
     `store_uid` is the incident's one store (null when it spans several: see
-    `stores`); times are event times; `acknowledged_at` and `contained_at` are
-    the response stage's to fill.
+    `stores`, mirrored in `incident_stores` for scoped queries); times are event
+    times, except `changed_at`; `acknowledged_at` and `contained_at` are the
+    response stage's to fill.
     """
 
     __tablename__ = "incidents"
@@ -108,11 +113,34 @@ class Incident(Base):
     evidence_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     time_to_detect_s: Mapped[float | None] = mapped_column()
     dwell_s: Mapped[float | None] = mapped_column()
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=_wall_clock, onupdate=_wall_clock
+    )
+    """When the row last changed, by the wall clock of whoever changed it (the pipeline or
+    a person): what the live queue polls for, instead of re-reading every incident."""
 
     __table_args__ = (
         Index("ix_incidents_status_risk", "status", "risk"),
         Index("ix_incidents_last_seen", "last_seen"),
+        Index("ix_incidents_changed", "changed_at"),
     )
+
+
+# The queue's order (risk highest first, then uid) and its cursor's; made outside the class
+# because a descending column needs the mapped attribute.
+Index("ix_incidents_queue", Incident.risk.desc(), Incident.uid)
+
+
+class IncidentStore(Base):
+    """One store of an incident (its `stores`, one row each), kept in step by the correlator:
+    a scoped queue finds its incidents through the store index instead of scanning them all."""
+
+    __tablename__ = "incident_stores"
+
+    incident_uid: Mapped[str] = mapped_column(ForeignKey("incidents.uid"), primary_key=True)
+    store_uid: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_incident_stores_store", "store_uid", "incident_uid"),)
 
 
 class IncidentEntity(Base):

@@ -25,6 +25,14 @@ class LoginCreate(Model):
     password: str = Field(description="Password.")
 
 
+class OidcRead(Model):
+    enabled: bool = Field(description="Whether people may sign in with an OIDC provider.")
+    name: str | None = Field(description="The provider's name, for 'Sign in with <name>'.")
+    login_url: str | None = Field(
+        description="Send the browser here (add ?next=<page>) to start the sign-in."
+    )
+
+
 class UserRead(Model):
     username: str = Field(description="User name.")
     roles: list[Role] = Field(description="The role and every role it includes, lowest first.")

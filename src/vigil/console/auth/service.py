@@ -9,6 +9,7 @@ Passwords are never logged, stored or returned: only argon2 hashes are kept.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -16,12 +17,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from vigil.console.auth.oidc_config import Grant
 from vigil.console.auth.passwords import Passwords, generate_password
 from vigil.console.auth.throttle import LoginThrottle
 from vigil.console.auth.types import (
     MIN_PASSWORD,
     USERNAME,
     InvalidAccountError,
+    InvalidScopeError,
+    OidcIdentity,
+    OidcRefusal,
+    OidcRefusedError,
     Principal,
     Role,
     Scope,
@@ -37,10 +43,20 @@ from vigil.store.models import AuditHead, ConsoleSession, ConsoleUser
 logger = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "wrong user name or password"
+OIDC_LINK = "oidc:"
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def oidc_link(issuer: str, subject: str) -> str:
+    """What an OIDC account keeps instead of a password hash: a digest of issuer and subject.
+
+    It is never a valid argon2 hash, so no password signs in to such an account, and
+    it ties the user name to one subject of one provider.
+    """
+    return OIDC_LINK + digest(f"{issuer}\n{subject}")
 
 
 def _user(row: ConsoleUser) -> User:
@@ -140,6 +156,82 @@ class Accounts:
             self.database.audit(username, "console.login.failed", source, {})
             raise NotSignedInError(BAD_CREDENTIALS)
         self.throttle.succeeded(username, source)
+        if self.passwords.needs_rehash(stored):
+            with self.database.session() as session:
+                found = session.get(ConsoleUser, username)
+                if found is not None:
+                    found.password_hash = self.passwords.hash(password)
+        signed = self._open_session(_user(row), source, previous)
+        self.database.audit(username, "console.login", source, {})
+        return signed
+
+    def sign_in_oidc(
+        self, identity: OidcIdentity, grant: Grant | None, source: str, previous: str | None
+    ) -> SignIn:
+        """Open a session for someone the OIDC provider vouched for, with the role rules' grant.
+
+        The first sign-in creates the account (no password: it keeps its issuer and
+        subject instead); later ones bring its role and scope up to date. A user name
+        that belongs to a local account, or to another subject, is refused.
+        """
+        if grant is None:
+            raise OidcRefusedError(OidcRefusal.NO_ROLE, f"no role rule matches {identity.username}")
+        scopes = self._known_entries(grant.scopes)
+        if not scopes:
+            raise OidcRefusedError(OidcRefusal.NO_SCOPE, f"{identity.username}: no known store")
+        if not USERNAME.match(identity.username):
+            raise OidcRefusedError(OidcRefusal.ACCOUNT, f"{identity.username!r} is no user name")
+        link = oidc_link(identity.issuer, identity.subject)
+        with self.database.session() as session:
+            row = session.get(ConsoleUser, identity.username)
+            if row is None:
+                row = ConsoleUser(
+                    username=identity.username,
+                    password_hash=link,
+                    role=grant.role.value,
+                    scopes=scopes,
+                    created_at=self.clock(),
+                    created_by=f"oidc {identity.issuer}"[:200],
+                    disabled=False,
+                )
+                session.add(row)
+            elif not hmac.compare_digest(row.password_hash, link):
+                raise OidcRefusedError(
+                    OidcRefusal.ACCOUNT, f"{identity.username} belongs to another account"
+                )
+            elif row.disabled:
+                raise OidcRefusedError(OidcRefusal.DISABLED, f"{identity.username} is disabled")
+            else:
+                row.role, row.scopes = grant.role.value, scopes
+            user = _user(row)
+        detail: dict[str, object] = {
+            "via": "oidc",
+            "issuer": identity.issuer,
+            "subject": identity.subject,
+            "role": user.role.value,
+            "scopes": scopes,
+        }
+        signed = self._open_session(user, source, previous)
+        self.database.audit(user.username, "console.login", source, detail)
+        return signed
+
+    def oidc_refused(self, refusal: OidcRefusedError, source: str) -> None:
+        """Audit a refused OIDC sign-in (the reason, not the claims)."""
+        self.database.audit("oidc", "console.login.refused", source, {"reason": refusal.reason})
+
+    def _known_entries(self, entries: Sequence[str]) -> list[str]:
+        """The scope entries that name the whole estate or a store or region of it."""
+        known = []
+        for entry in dict.fromkeys(entries):
+            try:
+                Scope.parse([entry], self.estate)
+            except InvalidScopeError:
+                continue
+            known.append(entry)
+        return known
+
+    def _open_session(self, user: User, source: str, previous: str | None) -> SignIn:
+        """A new session for `user`; the one the browser came with (if any) ends."""
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = self.clock()
         with self.database.session() as session:
@@ -147,22 +239,17 @@ class Accounts:
                 session.execute(
                     delete(ConsoleSession).where(ConsoleSession.id_hash == digest(previous))
                 )
-            if self.passwords.needs_rehash(stored):
-                found = session.get(ConsoleUser, username)
-                if found is not None:
-                    found.password_hash = self.passwords.hash(password)
             session.add(
                 ConsoleSession(
                     id_hash=digest(session_id),
-                    username=username,
+                    username=user.username,
                     csrf_token=csrf,
                     created_at=now,
                     expires_at=now + self.session_lifetime,
                     source=source[:200],
                 )
             )
-        self.database.audit(username, "console.login", source, {})
-        return SignIn(session_id, csrf, _user(row))
+        return SignIn(session_id, csrf, user)
 
     def sign_out(self, principal: Principal) -> None:
         if principal.session_hash is None:

@@ -164,3 +164,42 @@ class IssuedToken:
     role: Role
     scopes: tuple[str, ...]
     token: str
+
+
+class OidcRefusal(StrEnum):
+    """Why an OIDC sign-in was refused; the sign-in page explains each one."""
+
+    STATE = "state"
+    """The callback matches no sign-in this browser started (wrong, reused or expired state)."""
+    DENIED = "denied"
+    """The provider said no (the person cancelled, or the provider refused)."""
+    PROVIDER = "provider"
+    """The provider could not be reached or answered something unusable."""
+    UNVERIFIED = "unverified"
+    """The ID token failed a check (signature, issuer, audience, expiry, nonce)."""
+    NO_ROLE = "no_role"
+    """The person's claims match no role rule."""
+    NO_SCOPE = "no_scope"
+    """A rule matched, but it names no store or region of the estate."""
+    ACCOUNT = "account"
+    """The user name is not acceptable, or belongs to a local account or another subject."""
+    DISABLED = "disabled"
+    """The account exists and is disabled."""
+
+
+class OidcRefusedError(AuthError):
+    """An OIDC sign-in that must not go ahead; `reason` says which check failed."""
+
+    def __init__(self, reason: OidcRefusal, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class OidcIdentity:
+    """Who the provider vouched for: its issuer and subject, a user name, and every claim."""
+
+    issuer: str
+    subject: str
+    username: str
+    claims: dict[str, object]

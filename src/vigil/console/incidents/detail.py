@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from vigil.console.auth.types import Scope
+from vigil.console.errors import BadRequestError
 from vigil.console.incidents.queries import summaries, visible
 from vigil.console.incidents.types import Comment, IncidentSummary, VideoRef
 from vigil.console.state import Console
@@ -93,8 +94,11 @@ def incident_detail(console: Console, scope: Scope, uid: str) -> IncidentDetail:
 
 def _related(console: Console, incident: Incident) -> list[ClassEvents]:
     try:
-        return related_events(console.lake, incident, limit=TIMELINE_LIMIT)
-    except (TimelineError, StoreError) as error:
+        with console.shared_lake.cursor() as connection:
+            return related_events(
+                console.lake, incident, limit=TIMELINE_LIMIT, connection=connection
+            )
+    except (TimelineError, StoreError, BadRequestError) as error:
         logger.warning("timeline of %s without lake events: %s", incident.uid, error)
         return []
 

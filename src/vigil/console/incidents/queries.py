@@ -2,9 +2,11 @@
 
 A cursor is the last row's risk and uid, base64-encoded: the next page starts
 strictly after it, so pages neither skip nor repeat rows while incidents are
-added. Single-store incidents are scoped in SQL; the few without one store
-(estate-wide, or several stores) are checked row by row: a scoped user sees
-an incident only when every one of its stores is in scope.
+added; the index on (risk desc, uid) serves both the order and the cursor.
+Scope is applied in SQL through `incident_stores`: a scoped user sees an
+incident only when it has a store and every one of its stores is in scope
+(estate-wide incidents are only for `*`), the rule of `Scope.covers_all`, which
+the rows are checked against once more before they leave.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 
-from sqlalchemy import Select, String, and_, cast, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.console.auth.types import Scope
@@ -26,8 +29,12 @@ from vigil.correlate.types import IncidentStatus
 from vigil.store.database import Database
 from vigil.store.models import Incident as IncidentRow
 from vigil.store.models import IncidentAlert as IncidentAlertRow
+from vigil.store.models import IncidentStore as IncidentStoreRow
 
 MAX_LIMIT = 200
+STATISTICS_EVERY = timedelta(minutes=10)
+"""How often the queue lets SQLite check its statistics while the console runs (its
+plan depends on them; `Database.refresh_statistics`)."""
 
 
 def stores_of(row: IncidentRow) -> tuple[str, ...]:
@@ -55,6 +62,21 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _of_stores(stores: Sequence[str]) -> ColumnElement[bool]:
+    """Incidents with at least one of `stores`."""
+    having = select(IncidentStoreRow.incident_uid).where(IncidentStoreRow.store_uid.in_(stores))
+    return IncidentRow.uid.in_(having)
+
+
+def _in_scope(scope: Scope) -> ColumnElement[bool]:
+    """`scope.covers_all(stores_of(row))` in SQL: some store, and none outside the scope."""
+    stores = sorted(scope.stores)
+    outside = exists().where(
+        IncidentStoreRow.incident_uid == IncidentRow.uid, IncidentStoreRow.store_uid.not_in(stores)
+    )
+    return and_(_of_stores(stores), ~outside)
+
+
 def _filtered(scope: Scope, wanted: IncidentFilter) -> Select[IncidentRow]:
     query = select(IncidentRow).where(IncidentRow.status.in_([s.value for s in wanted.statuses]))
     if wanted.min_risk is not None:
@@ -67,54 +89,29 @@ def _filtered(scope: Scope, wanted: IncidentFilter) -> Select[IncidentRow]:
             )
         )
     if wanted.store:
-        query = query.where(
-            or_(
-                IncidentRow.store_uid == wanted.store,
-                and_(
-                    IncidentRow.store_uid.is_(None),
-                    cast(IncidentRow.stores, String).like(
-                        _like(json.dumps(wanted.store)), escape="\\"
-                    ),
-                ),
-            )
-        )
+        query = query.where(_of_stores([wanted.store]))
     if not scope.everything:
-        query = query.where(
-            or_(IncidentRow.store_uid.in_(sorted(scope.stores)), IncidentRow.store_uid.is_(None))
-        )
+        query = query.where(_in_scope(scope))
     return query.order_by(IncidentRow.risk.desc(), IncidentRow.uid)
 
 
 def page(database: Database, scope: Scope, wanted: IncidentFilter) -> IncidentPage:
     """One page of the queue, highest risk first, in scope only."""
     limit = max(1, min(wanted.limit, MAX_LIMIT))
-    base = _filtered(scope, wanted)
-    after = decode_cursor(wanted.cursor) if wanted.cursor else None
-    found: list[IncidentRow] = []
-    more = False
+    query = _filtered(scope, wanted)
+    if wanted.cursor:
+        risk, uid = decode_cursor(wanted.cursor)
+        query = query.where(  # the first term alone is a range the risk index can seek to
+            IncidentRow.risk <= risk,
+            or_(IncidentRow.risk < risk, and_(IncidentRow.risk == risk, IncidentRow.uid > uid)),
+        )
+    database.refresh_statistics(unless_within=STATISTICS_EVERY)
     with database.session() as session:
-        while True:
-            query = base
-            if after is not None:
-                risk, uid = after
-                query = query.where(
-                    or_(
-                        IncidentRow.risk < risk,
-                        and_(IncidentRow.risk == risk, IncidentRow.uid > uid),
-                    )
-                )
-            batch = list(session.scalars(query.limit(limit + 1)))
-            found += [row for row in batch if scope.covers_all(stores_of(row))]
-            if len(found) > limit:
-                more = True
-                break
-            if len(batch) <= limit:
-                break
-            after = (batch[-1].risk, batch[-1].uid)
-        rows = found[:limit]
+        batch = list(session.scalars(query.limit(limit + 1)))
+        rows = [row for row in batch[:limit] if scope.covers_all(stores_of(row))]
         items = summaries(session, rows)
-    cursor = encode_cursor(rows[-1].risk, rows[-1].uid) if more and rows else None
-    return IncidentPage(tuple(items), cursor)
+    last = batch[limit - 1] if len(batch) > limit else None
+    return IncidentPage(tuple(items), encode_cursor(last.risk, last.uid) if last else None)
 
 
 def summaries(session: Session, rows: Sequence[IncidentRow]) -> list[IncidentSummary]:

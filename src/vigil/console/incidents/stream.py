@@ -1,9 +1,12 @@
 """Live queue updates as Server-Sent Events: `event: incident` with a summary when one opens
 or changes, a comment line as heartbeat, and an end after a while (browsers reconnect).
 
-Changes are found by polling a fingerprint of every listed incident (status,
-risk, alerts, owner, verdict, times): one scan of narrow columns, shared by
-every open stream, whoever made the change (the pipeline or a person in
+Changes are found by polling the rows whose `changed_at` (the writer's wall clock)
+is within `OVERLAP` of now: an index range, not the whole queue. The overlap covers
+transactions that commit a little after they stamp the row and writers whose clocks
+lag (one further behind is missed). Fingerprints (status, risk, alerts, owner,
+verdict, times) tell a real change from a row read again. One poll per interval is
+shared by every open stream, whoever made the change (the pipeline or a person in
 another process).
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import anyio
 from sqlalchemy import select
@@ -27,10 +31,14 @@ from vigil.store.models import Incident as IncidentRow
 
 MAX_EVENTS = 200
 """Changed incidents sent per poll at most (the biggest risks first)."""
+OVERLAP = timedelta(seconds=30)
+"""How far back each poll looks (the wall clock, as `changed_at` is stamped)."""
 Fingerprints = dict[str, tuple[object, ...]]
 
 
-def fingerprints(database: Database) -> Fingerprints:
+def recent(database: Database) -> Fingerprints:
+    """The fingerprints of the incidents changed within `OVERLAP` of now."""
+    since = datetime.now(UTC) - OVERLAP
     query = select(
         IncidentRow.uid,
         IncidentRow.status,
@@ -41,20 +49,20 @@ def fingerprints(database: Database) -> Fingerprints:
         IncidentRow.verdict,
         IncidentRow.updated_at,
         IncidentRow.closed_at,
-    ).where(IncidentRow.status != IncidentStatus.MERGED.value)
+    ).where(IncidentRow.changed_at >= since, IncidentRow.status != IncidentStatus.MERGED.value)
     with database.session() as session:
         return {row[0]: tuple(row[1:]) for row in session.execute(query)}
 
 
-def shared_fingerprints(console: Console) -> Fingerprints:
-    """The fingerprints, read at most once per poll interval however many streams are open."""
+def shared_recent(console: Console) -> Fingerprints:
+    """The recent changes, read at most once per poll interval however many streams are open."""
     fresh = console.settings.stream_poll.total_seconds() / 2
     with console.polls_lock:
         found = console.polls.get("incidents")
         if found is not None and time.monotonic() - found[0] < fresh:
             marks: Fingerprints = found[1]  # type: ignore[assignment]
             return marks
-        marks = fingerprints(console.database)
+        marks = recent(console.database)
         console.polls["incidents"] = (time.monotonic(), marks)
         return marks
 
@@ -83,13 +91,13 @@ async def incident_events(
     poll = settings.stream_poll.total_seconds()
     beat = settings.stream_heartbeat.total_seconds()
     started = last_beat = time.monotonic()
-    seen = await run_in_threadpool(shared_fingerprints, console)
+    seen = await run_in_threadpool(shared_recent, console)
     yield "retry: 3000\n: connected\n\n"
     while time.monotonic() - started < settings.stream_lifetime.total_seconds():
         await anyio.sleep(poll)
         if await disconnected():
             return
-        now = await run_in_threadpool(shared_fingerprints, console)
+        now = await run_in_threadpool(shared_recent, console)
         changed = [uid for uid, mark in now.items() if seen.get(uid) != mark]
         seen = now
         if changed:

@@ -54,6 +54,25 @@ NAV = (
 )
 
 
+SIGN_IN_REFUSALS = {
+    "state": "That sign-in could not be matched to this browser: it expired, was used "
+    "already, or was started elsewhere. Please sign in again.",
+    "denied": "The identity provider did not sign you in (cancelled or refused).",
+    "provider": "The identity provider cannot be reached or gave an unusable answer. "
+    "Try again later, or sign in with a Vigil account.",
+    "unverified": "The identity provider's answer failed verification, so it was not "
+    "trusted. Please sign in again; tell an administrator if this keeps happening.",
+    "no_role": "Your account at the identity provider has no Vigil role. Ask an administrator "
+    "to add you to a group that gives one.",
+    "no_scope": "Your account at the identity provider names no store or region of this "
+    "estate. Ask an administrator to check your stores.",
+    "account": "Your user name at the identity provider cannot be used here: it is missing, "
+    "not a valid name, or already belongs to another Vigil account.",
+    "disabled": "Your Vigil account is disabled.",
+}
+"""Why an OIDC sign-in was refused (the API's `oidc_error` reasons), as the sign-in page says it."""
+
+
 def safe_next(value: str | None) -> str:
     """A same-origin path to return to after sign-in; anything else becomes `/` (no open redirect)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -90,6 +109,7 @@ class Pages:
         *,
         user: PageUser | None,
         data: dict[str, str] | None = None,
+        error: str = "",
     ) -> Response:
         """The page's template with the navigation, the user and `data-*` values for its script."""
         context = {
@@ -99,6 +119,7 @@ class Pages:
             "nav": NAV,
             "data": data or {},
             "event_classes": self.event_classes,
+            "error": error,
         }
         response = self.templates.TemplateResponse(request, f"{page}.html", context)
         response.headers.update(SECURITY_HEADERS)
@@ -121,11 +142,18 @@ def page_router(reader: SessionReader) -> APIRouter:
     router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
     @router.get("/login")
-    def login(request: Request, next_page: str | None = Query(None, alias="next")) -> Response:
+    def login(
+        request: Request,
+        next_page: str | None = Query(None, alias="next"),
+        oidc_error: str | None = Query(None),
+        signed_in: str | None = Query(None),
+    ) -> Response:
         target = safe_next(next_page)
         if reader(request) is not None:
             return RedirectResponse(target, status_code=303)
-        return pages.render(request, "login", "Sign in", user=None, data={"next": target})
+        data = {"next": target, "signed-in": "oidc" if signed_in == "oidc" else ""}
+        error = SIGN_IN_REFUSALS.get(oidc_error or "", "")
+        return pages.render(request, "login", "Sign in", user=None, data=data, error=error)
 
     @router.get("/")
     def estate(request: Request) -> Response:

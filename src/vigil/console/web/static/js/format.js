@@ -16,9 +16,26 @@ export function levelLabel(level) {
   return known.charAt(0).toUpperCase() + known.slice(1);
 }
 
+/** Words written their own way wherever they appear in a label (acronyms, brand spellings). */
+const SPELLINGS = {
+  api: "API", c2: "C2", cde: "CDE", ddos: "DDoS", dns: "DNS", http: "HTTP", iot: "IoT",
+  ip: "IP", mfa: "MFA", ocsf: "OCSF", pci: "PCI", pos: "POS", sco: "SCO", sql: "SQL",
+  uid: "UID", vpn: "VPN", wifi: "Wi-Fi",
+};
+
+/** Labels of the use cases (rule packs and playbooks), where word-by-word would read badly. */
+export const USE_CASES = {
+  iot_c2: "IoT command and control",
+  sco_scan_avoidance: "Self-checkout scan avoidance",
+  organised_retail_crime: "Organised retail crime",
+};
+
+/** An API name as words: "pos_malware" -> "POS malware", "guest_wifi_scan" -> "Guest Wi-Fi scan". */
 export function words(value) {
-  const text = String(value ?? "").replaceAll("_", " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  const text = String(value ?? "");
+  if (USE_CASES[text]) return USE_CASES[text];
+  const joined = text.split("_").filter(Boolean).map((part) => SPELLINGS[part.toLowerCase()] ?? part).join(" ");
+  return joined.charAt(0).toUpperCase() + joined.slice(1);
 }
 
 export function number(value, digits = 0) {

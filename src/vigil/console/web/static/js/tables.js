@@ -31,7 +31,11 @@ export function tableParts(columns, rows, { cell = null, empty = "Nothing to sho
     const value = Array.isArray(row) ? row[i] : row?.[name];
     const custom = cell?.(name, value, row);
     const text = custom ?? cellText(value);
-    return h("td", { title: typeof text === "string" && text.length > 40 ? text : null }, text);
+    const title = typeof text === "string" && text.length > 40 ? text : null;
+    if (custom == null && typeof value === "string" && ISO_TIME.test(value)) {
+      return h("td", {}, h("time", { datetime: value }, text));  // kept on one line by the CSS
+    }
+    return h("td", { title }, text);
   }))));
   return [head, body];
 }

@@ -43,16 +43,16 @@ function render() {
   const shown = filterRules(state.rules, filters);
   const on = state.rules.filter((rule) => rule.enabled).length;
   byId("det-summary").textContent = `${shown.length} of ${state.rules.length} rules shown · ${on} enabled`;
-  fill(byId("det-table"), tableParts(["State", "Rule", "Kind", "Severity", "Use case", "ATT&CK", "PCI DSS", "Origin", ""], shown, {
+  fill(byId("det-table"), tableParts(["State", "Rule", "Kind", "Severity", "Use case", "ATT&CK", "PCI DSS", ""], shown, {
     cell: (name, _v, rule) => ({
       State: toggle(rule),
-      Rule: [h("b", {}, rule.title), h("div", { class: "muted small" }, rule.uid)],
+      Rule: [h("b", {}, rule.title), h("div", { class: "muted small break" }, rule.uid),
+        rule.origin ? h("div", { class: "muted small break" }, rule.origin) : null],
       Kind: words(rule.kind),
       Severity: severityBadge(rule.severity),
       "Use case": words(rule.use_case),
       "ATT&CK": (rule.attack ?? []).join(", ") || "–",
       "PCI DSS": (rule.pci ?? []).join(", ") || "–",
-      Origin: rule.origin ?? "–",
       "": h("span", { class: "row-buttons" },
         h("button", { type: "button", class: "secondary small", dataset: { backtest: rule.uid } }, "Backtest"),
         state.admin ? h("button", { type: "button", class: "secondary small", dataset: { edit: rule.uid } }, "Edit") : null),

@@ -25,6 +25,21 @@ export function lagState(lag) {
   return "ok";
 }
 
+/**
+ * A source as people name it: a file or tailed file by its file name and kind
+ * ("sample_events.ndjson · file"), anything else as the pipeline names it. The full
+ * name stays in the cell's tooltip.
+ */
+export function sourceName(source) {
+  const text = String(source ?? "");
+  const match = /^(file|tail):(.*[\\/])?([^\\/]+)$/.exec(text);
+  return match ? `${match[3]} · ${match[1]}` : text;
+}
+
+function sourceCell(source) {
+  return h("span", { title: source }, sourceName(source));
+}
+
 const LAG_WORDS = { ok: "OK", lagging: "Lagging", stale: "Stale" };
 const state = { last: null, at: 0 };
 
@@ -32,7 +47,7 @@ function show(health, perSecond) {
   fill(byId("health-sources"), tableParts(
     ["Source", "Format", "Records", "Events", "Rejected", "Rate", "Last", "Lag"], health.sources ?? [], {
       cell: (name, _v, row) => ({
-        Source: row.source, Format: row.format, Records: number(row.records), Events: number(row.events),
+        Source: sourceCell(row.source), Format: row.format, Records: number(row.records), Events: number(row.events),
         Rejected: row.records ? `${number(row.rejected)} (${number((100 * row.rejected) / row.records, 1)}%)` : number(row.rejected),
         Rate: perSecond[row.source] === null || perSecond[row.source] === undefined ? "measuring…" : `${number(perSecond[row.source], 1)}/s`,
         Last: h("span", { title: time(row.last_at) }, ago(row.last_at)),
@@ -45,7 +60,7 @@ function show(health, perSecond) {
   const entries = Object.entries(dead.by_source ?? {}).sort((a, b) => b[1] - a[1]);
   const top = Math.max(1, ...entries.map(([, n]) => n));
   fill(byId("health-dead"), tableParts(["Source", "Dead letters"], entries, {
-    cell: (name, _v, [source, count]) => (name === "Source" ? source : bar(count, top, number(count))),
+    cell: (name, _v, [source, count]) => (name === "Source" ? sourceCell(source) : bar(count, top, number(count))),
     empty: "No dead letters.",
   }));
   fill(byId("health-workers"), tableParts(["Worker", "Status", "Detail"], health.workers ?? [], {

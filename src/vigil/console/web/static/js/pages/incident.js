@@ -41,10 +41,14 @@ export function timelineItems(entries) {
     h("span", { class: "what" }, entry.summary)));
 }
 
-function alertsTable(alerts) {
-  return tableParts(["Time", "Severity", "Alert", "Rule", "Why"], alerts ?? [], {
+/** The incident's alerts: the rule goes under the alert's title so the "why" has room. */
+export function alertsTable(alerts) {
+  return tableParts(["Time", "Severity", "Alert", "Why"], alerts ?? [], {
     cell: (name, _v, a) => ({
-      Time: time(a.time), Severity: severityBadge(a.severity), Alert: a.title, Rule: a.rule_uid, Why: a.explanation,
+      Time: h("time", { datetime: a.time }, time(a.time)),
+      Severity: severityBadge(a.severity),
+      Alert: [h("div", {}, a.title), h("div", { class: "muted small break" }, a.rule_uid)],
+      Why: a.explanation,
     })[name],
   });
 }

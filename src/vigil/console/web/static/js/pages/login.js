@@ -64,6 +64,31 @@ async function onSetup(event) {
   }
 }
 
+/** Offer "Sign in with <provider>" when the console has OIDC sign-in. */
+async function offerOidc() {
+  const oidc = await get("/api/auth/oidc");
+  if (!oidc.enabled) return;
+  const link = byId("oidc-link");
+  link.textContent = `Sign in with ${oidc.name}`;
+  link.href = `${oidc.login_url}?next=${encodeURIComponent(nextPath(document.body.dataset.next))}`;
+  byId("oidc-box").hidden = false;
+}
+
+/**
+ * Back from the provider: the session cookie is SameSite=Strict, so the provider's
+ * redirect could not show it; this same-origin call can. Signed in: go on.
+ */
+async function continueAfterOidc() {
+  try {
+    const me = await get("/api/auth/me");
+    setCsrfToken(me.csrf_token);
+    location.assign(nextPath(document.body.dataset.next));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function showForm(setup) {
   byId("setup-form").hidden = !setup;
   byId("login-form").hidden = setup;
@@ -73,9 +98,11 @@ function showForm(setup) {
 export async function start() {
   byId("login-form").addEventListener("submit", onLogin);
   byId("setup-form").addEventListener("submit", onSetup);
+  if (document.body.dataset.signedIn === "oidc" && await continueAfterOidc()) return;
   let needed = false;
   try {
     needed = Boolean((await get("/api/setup")).needed);
+    if (!needed) await offerOidc();
   } catch (error) {
     showError(`The console cannot be reached: ${error.message}`);
   }
