@@ -1,13 +1,13 @@
-"""Shared pieces of the response tests: a settable clock, stored incidents, a runtime."""
+"""Shared pieces of the response tests: a settable clock, stored incidents, a runtime.
+
+The `estate`, `template` and `database` fixtures they use are in conftest.py."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from io import StringIO
-from pathlib import Path
 
 from ruamel.yaml import YAML
 
@@ -24,7 +24,7 @@ from vigil.respond.playbooks.engine import Responder
 from vigil.respond.playbooks.loader import parse_playbook
 from vigil.respond.playbooks.runtime import Runtime
 from vigil.respond.recording import FakeSleep, RecordingBackend
-from vigil.store.database import Database, sqlite_url
+from vigil.store.database import Database
 
 CLOSED = T0
 """Monday 23 Nov 2026, 03:00 in Portland: store 031 is closed."""
@@ -102,19 +102,6 @@ POLICY = ApprovalPolicy(
     escalation_channel="escalation",
 )
 """erossi covers 031, jiyer 044, westlead the west region, ana and mlead everything."""
-
-
-def migrated(folder: Path) -> Path:
-    """A migrated, empty SQLite database in `folder` (migrating once per module saves seconds)."""
-    database = Database.open(sqlite_url(folder))
-    database.close()
-    return folder / "vigil.db"
-
-
-def copy_of(template: Path, folder: Path) -> Database:
-    """A database opened on a copy of the migrated template."""
-    shutil.copyfile(template, folder / "vigil.db")
-    return Database.open(sqlite_url(folder), migrate=False)
 
 
 def incident(database: Database, estate: Estate, alerts: Sequence[Alert]) -> Incident:

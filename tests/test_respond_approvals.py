@@ -3,7 +3,6 @@ escalation, expiry that fails closed, and every decision in the hash-chained aud
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,13 +16,11 @@ from respond_helpers import (
     TRADING,
     Clock,
     World,
-    copy_of,
     incident,
-    migrated,
     playbook,
     pos_malware,
 )
-from vigil.estate import Estate, load_sample_estate
+from vigil.estate import Estate
 from vigil.respond.approvals import (
     ApprovalPolicy,
     ApprovalRule,
@@ -51,24 +48,6 @@ from vigil.respond.types import RiskLevel
 from vigil.store.database import Database
 from vigil.store.errors import AuditChainBrokenError
 from vigil.store.models import AuditEntry, ResponseDecision
-
-
-@pytest.fixture(scope="module")
-def estate() -> Estate:
-    return load_sample_estate()
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrated(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-def database(template: Path, tmp_path: Path) -> Iterator[Database]:
-    database = copy_of(template, tmp_path)
-    yield database
-    database.close()
-
 
 QUARANTINE = playbook(
     """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,14 +17,12 @@ from respond_helpers import (
     TRADING,
     Clock,
     World,
-    copy_of,
     incident,
-    migrated,
     playbook,
     pos_malware,
 )
 from vigil.cli_respond import app
-from vigil.estate import Estate, load_sample_estate
+from vigil.estate import Estate
 from vigil.respond.modes import ResponseMode
 from vigil.respond.playbooks import (
     ActionStep,
@@ -46,24 +43,6 @@ from vigil.respond.playbooks.prepare import step_retry
 from vigil.respond.playbooks.templates import render
 from vigil.respond.retry import RetryPolicy
 from vigil.store.database import Database
-
-
-@pytest.fixture(scope="module")
-def estate() -> Estate:
-    return load_sample_estate()
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrated(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-def database(template: Path, tmp_path: Path) -> Iterator[Database]:
-    database = copy_of(template, tmp_path)
-    yield database
-    database.close()
-
 
 # --- the pack -------------------------------------------------------------------------------
 

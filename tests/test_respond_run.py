@@ -8,7 +8,6 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from datetime import timedelta
 from ipaddress import ip_address, ip_network
 from pathlib import Path
@@ -29,15 +28,13 @@ from respond_helpers import (
     TRADING,
     Clock,
     World,
-    copy_of,
     incident,
-    migrated,
     playbook,
     pos_malware,
 )
 from vigil.correlate import service
 from vigil.correlate.types import IncidentStatus
-from vigil.estate import Estate, load_sample_estate
+from vigil.estate import Estate
 from vigil.respond.actions import actions
 from vigil.respond.approvals import ApprovalStatus, Vote
 from vigil.respond.backends import Backends
@@ -55,23 +52,6 @@ from vigil.respond.recording import RecordingBackend
 from vigil.respond.types import ActionResult, ActionStatus, RiskLevel
 from vigil.store.database import Database, _alembic_config
 from vigil.store.models import AuditEntry, Base
-
-
-@pytest.fixture(scope="module")
-def estate() -> Estate:
-    return load_sample_estate()
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return migrated(tmp_path_factory.mktemp("template"))
-
-
-@pytest.fixture
-def database(template: Path, tmp_path: Path) -> Iterator[Database]:
-    database = copy_of(template, tmp_path)
-    yield database
-    database.close()
 
 
 def _audit_actions(database: Database) -> list[str]:
@@ -488,13 +468,11 @@ modes: {default: autonomous}
 
 
 def test_cli_runs_a_playbook_through_an_approval(
-    template: Path, tmp_path: Path, estate: Estate, monkeypatch: pytest.MonkeyPatch
+    database: Database, tmp_path: Path, estate: Estate, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
+    data = tmp_path  # where the `database` fixture keeps vigil.db
     (data / "estate.yaml").write_text(_one_store(estate))
     (data / "respond.yaml").write_text(RESPOND_YAML)
-    database = copy_of(template, data)
     found = pos_malware(database, estate, minutes=480)
     database.close()
     backend = RecordingBackend()

@@ -167,3 +167,30 @@ def test_content_hash_ignores_chunking(tmp_path: Path) -> None:
     lake.append(batch)
     lake.append(rechunked)
     assert lake.query("SELECT count(*) FROM network_activity").rows == [(4,)]
+
+
+def test_rows_in_partition_order_or_shuffled_land_in_the_same_files(tmp_path: Path) -> None:
+    # Rows already grouped by (day, store) are written without the sort; shuffled rows
+    # are sorted first. Both must give the same partitions with the same rows.
+    import pyarrow as pa
+
+    batch = flows(12, ("031", "112", None))
+    table = batch.table
+    keys = [
+        (str(time.date()), store or "")
+        for time, store in zip(
+            table.column("time").to_pylist(), table.column("store.uid").to_pylist(), strict=True
+        )
+    ]
+    grouped = sorted(range(table.num_rows), key=lambda index: keys[index])
+    in_order = EventBatch(NetworkActivity, table.take(pa.array(grouped)))
+    ordered, shuffled = Lake(tmp_path / "ordered"), Lake(tmp_path / "shuffled")
+    first = ordered.append(in_order, batch_id="b")
+    second = shuffled.append(batch, batch_id="b")
+    assert len(first.files) == len(second.files) == len(set(keys))
+    assert sorted(path.relative_to(tmp_path / "ordered") for path in first.files) == sorted(
+        path.relative_to(tmp_path / "shuffled") for path in second.files
+    )
+    query = 'SELECT day, store, "src_endpoint.ip", "traffic.bytes_out" FROM network_activity ORDER BY ALL'
+    assert ordered.query(query).rows == shuffled.query(query).rows
+    assert len(ordered.query(query).rows) == 12

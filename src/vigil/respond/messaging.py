@@ -123,9 +123,22 @@ class VideoReviewParams(ActionParams):
         return self
 
 
-class VideoReviewMessage(BaseModel):
+class EdgeMessage(BaseModel):
+    """The head of every message to the store edge: `request_id` lets it drop a repeat."""
+
     request_id: str
     incident_id: str | None
+
+
+def _publish(
+    topic: str, message: EdgeMessage, effect: str, context: ExecutionContext, limit: float
+) -> Change:
+    """Send `message` to the store edge; the change it made, for the incident."""
+    context.backends.need_publisher().publish(topic, message.model_dump_json().encode(), limit)
+    return Change(target=f"mqtt {topic}", effect=effect)
+
+
+class VideoReviewMessage(EdgeMessage):
     cameras: list[str]
     start: datetime
     end: datetime
@@ -151,12 +164,9 @@ class RequestVideoReview(Action[VideoReviewParams]):
             end=params.end,
             reason=params.reason,
         )
-        context.backends.need_publisher().publish(topic, message.model_dump_json().encode(), limit)
+        sent = _publish(topic, message, "review requested", context, limit)
         cameras = ", ".join(params.cameras)
-        return Applied(
-            detail=f"asked store {params.store} to review {cameras}",
-            changes=(Change(target=f"mqtt {topic}", effect="review requested"),),
-        )
+        return Applied(detail=f"asked store {params.store} to review {cameras}", changes=(sent,))
 
 
 Scalar = str | int | float | bool
@@ -175,9 +185,7 @@ class IotCommandParams(ActionParams):
     undo_args: dict[str, Scalar] = Field(default_factory=dict, description="Its arguments.")
 
 
-class IotCommandMessage(BaseModel):
-    request_id: str
-    incident_id: str | None
+class IotCommandMessage(EdgeMessage):
     command: str
     args: dict[str, Scalar]
 
@@ -200,7 +208,7 @@ class IotCommand(Action[IotCommandParams]):
             command=params.command,
             args=params.args,
         )
-        context.backends.need_publisher().publish(topic, message.model_dump_json().encode(), limit)
+        sent = _publish(topic, message, f"command {params.command}", context, limit)
         undo = None
         if params.undo_command is not None:
             undo = IotCommandParams(
@@ -211,6 +219,6 @@ class IotCommand(Action[IotCommandParams]):
             )
         return Applied(
             detail=f"sent {params.command} to {params.device} at store {params.store}",
-            changes=(Change(target=f"mqtt {topic}", effect=f"command {params.command}"),),
+            changes=(sent,),
             undo=undo,
         )

@@ -8,7 +8,7 @@ that was there before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from ipaddress import ip_network
 
 from pydantic import Field, IPvAnyAddress, IPvAnyNetwork, field_validator, model_validator
@@ -44,11 +44,8 @@ def _host(address: IPAddress) -> IPNetwork:
     return ip_network(address)
 
 
-def _changes(gateway: str, what: str, added: Added, effect: str) -> tuple[Change, ...]:
-    return tuple(
-        Change(target=f"gateway {gateway} {what} {network}", effect=effect)
-        for network in added.added
-    )
+def _changes(gateway: str, what: str, items: Iterable[object], effect: str) -> tuple[Change, ...]:
+    return tuple(Change(target=f"gateway {gateway} {what} {item}", effect=effect) for item in items)
 
 
 def _detail(verb: str, added: Added) -> str:
@@ -56,6 +53,36 @@ def _detail(verb: str, added: Added) -> str:
     if added.present:
         words += f"; already there: {', '.join(map(str, added.present))}"
     return words
+
+
+def _added(
+    gateway: str, what: str, added: Added, effect: str, detail: str, undo: ActionParams
+) -> Applied:
+    """The outcome of adding set elements: the undo only when this execution added one, so
+    that a rollback never removes an element that was there before."""
+    return Applied(
+        detail=detail,
+        changes=_changes(gateway, what, added.added, effect),
+        undo=undo if added.added else None,
+    )
+
+
+def _removed(gateway: str, what: str, items: Iterable[object], detail: str) -> Applied:
+    return Applied(detail=detail, changes=_changes(gateway, what, items, "removed"))
+
+
+def _block(
+    params: BlockIpParams | BlockRangeParams,
+    networks: Sequence[IPNetwork],
+    blocklist: BlockList,
+    undo: ActionParams,
+    context: ExecutionContext,
+    limit: float,
+) -> Applied:
+    firewall = context.backends.firewall(params.gateway)
+    added = firewall.block(networks, blocklist, params.expires_in, limit)
+    effect = f"blocked, expires in {seconds(params.expires_in)} s"
+    return _added(params.gateway, "blocklist", added, effect, _detail("blocked", added), undo)
 
 
 # --- block an address or a range ---------------------------------------------------------
@@ -82,16 +109,8 @@ class BlockIp(Action[BlockIpParams]):
     inverse = "unblock_ip"
 
     def apply(self, params: BlockIpParams, context: ExecutionContext, limit: float) -> Applied:
-        firewall = context.backends.firewall(params.gateway)
-        added = firewall.block([_host(params.address)], BlockList.ADDRESS, params.expires_in, limit)
-        effect = f"blocked, expires in {seconds(params.expires_in)} s"
-        return Applied(
-            detail=_detail("blocked", added),
-            changes=_changes(params.gateway, "blocklist", added, effect),
-            undo=UnblockIpParams(address=params.address, gateway=params.gateway)
-            if added.added
-            else None,
-        )
+        undo = UnblockIpParams(address=params.address, gateway=params.gateway)
+        return _block(params, [_host(params.address)], BlockList.ADDRESS, undo, context, limit)
 
 
 @actions.register("unblock_ip")
@@ -107,9 +126,8 @@ class UnblockIp(Action[UnblockIpParams]):
         context.backends.firewall(params.gateway).unblock(
             [_host(params.address)], BlockList.ADDRESS, limit
         )
-        target = f"gateway {params.gateway} blocklist {params.address}"
-        return Applied(
-            detail=f"unblocked {params.address}", changes=(Change(target=target, effect="removed"),)
+        return _removed(
+            params.gateway, "blocklist", [params.address], f"unblocked {params.address}"
         )
 
 
@@ -138,16 +156,8 @@ class BlockRange(Action[BlockRangeParams]):
     inverse = "unblock_range"
 
     def apply(self, params: BlockRangeParams, context: ExecutionContext, limit: float) -> Applied:
-        firewall = context.backends.firewall(params.gateway)
-        added = firewall.block([params.network], BlockList.RANGE, params.expires_in, limit)
-        effect = f"blocked, expires in {seconds(params.expires_in)} s"
-        return Applied(
-            detail=_detail("blocked", added),
-            changes=_changes(params.gateway, "blocklist", added, effect),
-            undo=UnblockRangeParams(network=params.network, gateway=params.gateway)
-            if added.added
-            else None,
-        )
+        undo = UnblockRangeParams(network=params.network, gateway=params.gateway)
+        return _block(params, [params.network], BlockList.RANGE, undo, context, limit)
 
 
 @actions.register("unblock_range")
@@ -161,9 +171,8 @@ class UnblockRange(Action[UnblockRangeParams]):
 
     def apply(self, params: UnblockRangeParams, context: ExecutionContext, limit: float) -> Applied:
         context.backends.firewall(params.gateway).unblock([params.network], BlockList.RANGE, limit)
-        target = f"gateway {params.gateway} blocklist {params.network}"
-        return Applied(
-            detail=f"unblocked {params.network}", changes=(Change(target=target, effect="removed"),)
+        return _removed(
+            params.gateway, "blocklist", [params.network], f"unblocked {params.network}"
         )
 
 
@@ -227,11 +236,7 @@ class QuarantineDevice(Action[QuarantineParams]):
         effect = f"quarantined except {allowed}, expires in {seconds(params.expires_in)} s"
         return Applied(
             detail=f"quarantined {label}; still reachable from {allowed}",
-            changes=(
-                Change(
-                    target=f"gateway {params.gateway} quarantine {params.device}", effect=effect
-                ),
-            ),
+            changes=_changes(params.gateway, "quarantine", [params.device], effect),
             undo=ReleaseParams(
                 device=params.device, management=params.management, gateway=params.gateway
             ),
@@ -249,10 +254,7 @@ class ReleaseDevice(Action[ReleaseParams]):
 
     def apply(self, params: ReleaseParams, context: ExecutionContext, limit: float) -> Applied:
         context.backends.firewall(params.gateway).release(params.device, params.management, limit)
-        target = f"gateway {params.gateway} quarantine {params.device}"
-        return Applied(
-            detail=f"released {params.device}", changes=(Change(target=target, effect="removed"),)
-        )
+        return _removed(params.gateway, "quarantine", [params.device], f"released {params.device}")
 
 
 # --- rate limit and geo block -------------------------------------------------------------
@@ -297,11 +299,8 @@ class RateLimitSources(Action[RateLimitParams]):
             burst=params.burst,
             gateway=params.gateway,
         )
-        return Applied(
-            detail=_detail("rate-limited", added),
-            changes=_changes(params.gateway, "rate limit", added, effect),
-            undo=undo if added.added else None,
-        )
+        detail = _detail("rate-limited", added)
+        return _added(params.gateway, "rate limit", added, effect, detail, undo)
 
 
 @actions.register("remove_rate_limit")
@@ -318,11 +317,8 @@ class RemoveRateLimit(Action[RemoveRateLimitParams]):
     ) -> Applied:
         rate = RateLimit(params.packets_per_second, params.burst)
         context.backends.firewall(params.gateway).remove_rate_limit([params.network], rate, limit)
-        target = f"gateway {params.gateway} rate limit {params.network}"
-        return Applied(
-            detail=f"lifted the limit on {params.network}",
-            changes=(Change(target=target, effect="removed"),),
-        )
+        detail = f"lifted the limit on {params.network}"
+        return _removed(params.gateway, "rate limit", [params.network], detail)
 
 
 class GeoBlockParams(ExpiringParams):
@@ -359,11 +355,8 @@ class GeoBlock(Action[GeoBlockParams]):
         code = params.country.upper()
         effect = f"blocked ({code}), expires in {seconds(params.expires_in)} s"
         undo = GeoUnblockParams(country=code, networks=list(added.added), gateway=params.gateway)
-        return Applied(
-            detail=f"geo-blocked {code}: {len(added.added)} range(s) added, {len(added.present)} already there",
-            changes=_changes(params.gateway, "geo blocklist", added, effect),
-            undo=undo if added.added else None,
-        )
+        detail = f"geo-blocked {code}: {len(added.added)} range(s) added, {len(added.present)} already there"
+        return _added(params.gateway, "geo blocklist", added, effect, detail, undo)
 
 
 @actions.register("geo_unblock")
@@ -377,8 +370,5 @@ class GeoUnblock(Action[GeoUnblockParams]):
 
     def apply(self, params: GeoUnblockParams, context: ExecutionContext, limit: float) -> Applied:
         context.backends.firewall(params.gateway).unblock(params.networks, BlockList.GEO, limit)
-        changes = tuple(
-            Change(target=f"gateway {params.gateway} geo blocklist {network}", effect="removed")
-            for network in params.networks
-        )
-        return Applied(detail=f"geo-unblocked {params.country.upper()}", changes=changes)
+        detail = f"geo-unblocked {params.country.upper()}"
+        return _removed(params.gateway, "geo blocklist", params.networks, detail)

@@ -38,6 +38,7 @@ from vigil.ingest.parsers.base import (
     reject_where,
     utc_time,
 )
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords
 
 LOGON, LOGOFF, OTHER = 1, 2, 99
@@ -90,14 +91,13 @@ class OktaSignIn(Parser):
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
-        lines = [line for line in sample[:20] if line.strip()]
-        if not lines:
-            return 0.0
-        marked = sum(
-            line.lstrip().startswith("{") and '"eventType"' in line and '"outcome"' in line
-            for line in lines
+        lines = sample_lines(sample)
+        marked = (
+            lines.str.strip_chars_start().str.starts_with("{")
+            & lines.str.contains('"eventType"', literal=True)
+            & lines.str.contains('"outcome"', literal=True)
         )
-        return 0.9 * marked / len(lines)
+        return 0.9 * share(marked)
 
     def parse(self, records: RawRecords) -> ParseResult:
         frame = indexed(records.text)

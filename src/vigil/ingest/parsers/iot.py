@@ -45,6 +45,7 @@ from vigil.ingest.parsers.base import (
     reject_where,
     utc_time,
 )
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords
 
 TOPIC = r"^stores/([^/]+)/iot/([^/]+)(?:/|$)"
@@ -81,15 +82,14 @@ class IotMqtt(Parser):
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
-        lines = [line for line in sample[:20] if line.strip()]
-        if not lines:
-            return 0.0
-        shaped = sum(
-            line.lstrip().startswith("{") and '"topic"' in line and '"payload"' in line
-            for line in lines
+        lines = sample_lines(sample)
+        shaped = (
+            lines.str.strip_chars_start().str.starts_with("{")
+            & lines.str.contains('"topic"', literal=True)
+            & lines.str.contains('"payload"', literal=True)
         )
-        on_iot = sum("/iot/" in line for line in lines)
-        return min(1.0, 0.8 * shaped / len(lines) + 0.2 * on_iot / len(lines))
+        on_iot = lines.str.contains("/iot/", literal=True)
+        return min(1.0, 0.8 * share(shaped) + 0.2 * share(on_iot))
 
     def parse(self, records: RawRecords) -> ParseResult:
         frame = indexed(records.text)

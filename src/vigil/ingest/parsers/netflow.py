@@ -29,7 +29,7 @@ from vigil.ingest.parsers.base import (
     parsers,
     reject_where,
 )
-from vigil.ingest.parsers.web import share
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords
 
 NFDUMP_HEADER = (
@@ -168,7 +168,7 @@ class NetflowCsv(Parser):
             name in names for name in ("sourceIPv4Address", "sourceIPv6Address")
         ):
             return 1.0
-        lines = pl.Series([line for line in sample[:20] if line.strip()], dtype=pl.String)
+        lines = sample_lines(sample)
         nfdump = lines.str.count_matches(",", literal=True) == len(NFDUMP.names) - 1
         dated = lines.str.contains(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
         return 0.6 * share(nfdump & dated)

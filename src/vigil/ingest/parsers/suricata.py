@@ -32,11 +32,11 @@ from vigil.ingest.parsers.base import (
     reject_where,
     split_rejected,
 )
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.parsers.web import (
     http_activity,
     http_method,
     other_method,
-    share,
     url_parts,
     without_port,
 )
@@ -329,9 +329,7 @@ class SuricataEve(Parser):
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
-        lines = pl.Series([line for line in sample[:20] if line.strip()], dtype=pl.String)
-        if lines.is_empty():
-            return 0.0
+        lines = sample_lines(sample)
         eve = (
             lines.str.starts_with("{")
             & lines.str.contains(EVENT_TYPE)

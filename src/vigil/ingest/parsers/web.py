@@ -27,6 +27,7 @@ from vigil.ingest.parsers.base import (
     parsers,
     reject_where,
 )
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords
 
 HTTP_ACTIVITY = {
@@ -54,12 +55,6 @@ _LINE = (
 )
 _REQUEST = r"^(?<method>[A-Za-z]+) (?<uri>\S+)(?: HTTP/(?<version>\d(?:\.\d)?))?$"
 _IP = r"^[0-9A-Fa-f:.]+$"
-
-
-def share(matches: pl.Series) -> float:
-    """The fraction of a sniffed sample that matched (0 for an empty sample)."""
-    flags = matches.fill_null(value=False).to_list()
-    return flags.count(True) / len(flags) if flags else 0.0
 
 
 def http_activity(method: pl.Expr) -> pl.Expr:
@@ -123,10 +118,7 @@ class WebAccess(Parser):
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
-        lines = pl.Series([line for line in sample[:20] if line.strip()], dtype=pl.String)
-        if lines.is_empty():
-            return 0.0
-        return 0.9 * share(lines.str.contains(_LINE))
+        return 0.9 * share(sample_lines(sample).str.contains(_LINE))
 
     def parse(self, records: RawRecords) -> ParseResult:
         frame = indexed(records.text)

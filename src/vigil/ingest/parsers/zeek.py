@@ -130,8 +130,9 @@ class ZeekLog(Parser):
         """The Zeek fields of TSV rows, typed; a row of the wrong width or with a value
         that is not of its field's type gets a reason.
 
-        One lazy query, so that each field's text is cut and converted once even
-        though its value and its validity check both read it.
+        One lazy query. Each mapped field's text is cut out of the split row once, as a
+        helper column, before its value and its validity check both read it: an
+        expression repeated across `with_columns` calls would be evaluated again.
         """
         values = pl.col("record").str.strip_suffix("\r").str.split("\t")
         query = frame.lazy().with_columns(values.alias("_values"))
@@ -142,18 +143,21 @@ class ZeekLog(Parser):
                 f"expected {len(layout)} tab-separated Zeek fields, found a different number",
             ),
         )
+        used = [(position, name) for position, name in enumerate(layout) if name in self.fields]
+        query = query.with_columns(
+            pl.col("_values").list.get(position, null_on_oob=True).alias(f"_text.{name}")
+            for position, name in used
+        ).drop("_values")
         columns: list[pl.Expr] = []
         checks: list[tuple[pl.Expr, str]] = []
-        for position, name in enumerate(layout):
-            if name not in self.fields:
-                continue
-            value, bad = self._typed(pl.col("_values").list.get(position, null_on_oob=True), name)
+        for _, name in used:
+            value, bad = self._typed(pl.col(f"_text.{name}"), name)
             columns.append(value.alias(name))
             if bad is not None:
                 checks.append((bad, f"Zeek field {name} is not a valid {self.fields[name]}"))
         query = reject_where(query.with_columns(columns), *checks)
         missing = [name for name in self.fields if name not in layout]
-        query = query.with_columns(
+        query = query.drop(f"_text.{name}" for _, name in used).with_columns(
             pl.lit(None, dtype=self.fields[name]).alias(name) for name in missing
         )
         return query.collect()

@@ -42,6 +42,7 @@ from vigil.ingest.parsers.endpoint.common import (
     struct_of,
     unix_file,
 )
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords
 
 UNSET_AUID = "4294967295"
@@ -103,11 +104,11 @@ class Osquery(Parser):
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
-        lines = [line for line in sample[:20] if line.strip()]
-        if not lines:
-            return 0.0
-        marked = sum('"hostIdentifier"' in line and '"columns"' in line for line in lines)
-        return 0.95 * marked / len(lines)
+        lines = sample_lines(sample)
+        marked = lines.str.contains('"hostIdentifier"', literal=True) & lines.str.contains(
+            '"columns"', literal=True
+        )
+        return 0.95 * share(marked)
 
     def parse(self, records: RawRecords) -> ParseResult:
         frame = indexed(records.text)

@@ -50,6 +50,7 @@ from vigil.ingest.parsers.endpoint.windows_fields import (
     dash_null,
     windows_time,
 )
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords
 
 
@@ -62,15 +63,13 @@ class WindowsEvent(Parser):
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
-        lines = [line for line in sample[:20] if line.strip()]
-        if not lines:
-            return 0.0
-        marked = sum(
-            ('"EventID"' in line and ('"Channel"' in line or '"Computer"' in line))
-            or ('"winlog"' in line and '"event_id"' in line)
-            for line in lines
-        )
-        return 0.9 * marked / len(lines)
+        lines = sample_lines(sample)
+
+        def has(text: str) -> pl.Series:
+            return lines.str.contains(text, literal=True)
+
+        flat = has('"EventID"') & (has('"Channel"') | has('"Computer"'))
+        return 0.9 * share(flat | (has('"winlog"') & has('"event_id"')))
 
     def parse(self, records: RawRecords) -> ParseResult:
         frame = indexed(records.text)

@@ -33,11 +33,11 @@ from vigil.ingest.parsers.firewall.common import (
     epoch,
     observer_columns,
     protocol_columns,
-    sample_lines,
     status_columns,
     traffic_columns,
 )
-from vigil.ingest.parsers.web import share, url_parts
+from vigil.ingest.parsers.sniff import sample_lines, share
+from vigil.ingest.parsers.web import url_parts
 from vigil.ingest.types import ParseResult, RawRecords
 
 CEF_HEADER = (
@@ -170,10 +170,7 @@ class Cef(Parser):
 
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
-        lines = sample_lines(sample)
-        if lines.is_empty():
-            return 0.0
-        return 0.95 * share(lines.str.contains(r"CEF:\d+\|"))
+        return 0.95 * share(sample_lines(sample).str.contains(r"CEF:\d+\|"))
 
     def parse(self, records: RawRecords) -> ParseResult:
         frame = indexed(records.text)

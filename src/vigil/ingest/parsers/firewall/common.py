@@ -8,8 +8,6 @@ alike in the lake.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import polars as pl
 
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 58: "ipv6-icmp"}
@@ -93,8 +91,3 @@ def observer_columns(uid: pl.Expr, name: pl.Expr, ip: pl.Expr) -> list[pl.Expr]:
         pl.when(seen).then(pl.lit(FIREWALL)).alias("network_observation_point.type_id"),
         pl.when(seen).then(pl.lit("Firewall")).alias("network_observation_point.type"),
     ]
-
-
-def sample_lines(sample: Sequence[str]) -> pl.Series:
-    """The non-blank lines among the first 20 of a sample, for `sniff`."""
-    return pl.Series([line for line in sample[:20] if line.strip()], dtype=pl.String)

@@ -29,11 +29,10 @@ from vigil.ingest.parsers.firewall.common import (
     epoch,
     observer_columns,
     protocol_columns,
-    sample_lines,
     status_columns,
     traffic_columns,
 )
-from vigil.ingest.parsers.web import share
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords
 
 # FortiGate action -> (activity_id, status_id): Success when the session was let through,
@@ -146,8 +145,6 @@ class Fortigate(Parser):
     @classmethod
     def sniff(cls, sample: Sequence[str]) -> float:
         lines = sample_lines(sample)
-        if lines.is_empty():
-            return 0.0
         forti = lines.str.contains(r"(?:^|[\s>])devid=\"?FG") | (
             lines.str.contains(r"(?:^|[\s>])logid=") & lines.str.contains(r"(?:^|[\s>])devname=")
         )

@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from vigil.events import NetworkActivity
 from vigil.ingest.parsers.base import Parser, parsers
 from vigil.ingest.parsers.firewall.cef import Cef
-from vigil.ingest.parsers.firewall.common import sample_lines
 from vigil.ingest.parsers.firewall.fortigate import Fortigate
-from vigil.ingest.parsers.web import share
+from vigil.ingest.parsers.sniff import sample_lines, share
 from vigil.ingest.types import ParseResult, RawRecords, Rejected
 
 CEF_MARK = r"CEF:\d+\|"
@@ -47,8 +46,6 @@ class Firewall(Parser):
     def sniff(cls, sample: Sequence[str]) -> float:
         """Below either format alone, so it wins only where the two are mixed."""
         lines = sample_lines(sample)
-        if lines.is_empty():
-            return 0.0
         cef = lines.str.contains(CEF_MARK)
         key_value = ~cef & lines.str.contains(FORTIGATE_MARK)
         if not (bool(cef.any()) and bool(key_value.any())):
