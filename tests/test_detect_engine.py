@@ -318,6 +318,7 @@ def test_one_failing_rule_never_stops_the_others(tmp_path: Path) -> None:
             "where",
         ),
         ("id: x\nkind: match\n  bad: [\n", 3, "malformed YAML"),
+        ("id: x\nkind: match\n" + COMMON + "class: device_inventory\n", 8, "unknown event class"),
     ],
 )
 def test_broken_rules_report_file_and_line(
@@ -446,3 +447,144 @@ def test_new_value_learning_counts_from_the_stream_not_from_the_first_match(
     assert engine.process("network_activity", frame("network_activity", inside)).alerts == []
     out = engine.process("network_activity", frame("network_activity", [flow(125, None)]))
     assert [a.values["dst_endpoint.ip"] for a in out.alerts] == ["203.0.113.9"]
+
+
+FLOOD = (
+    "id: flood\nkind: threshold\n"
+    + COMMON
+    + "class: network_activity\ngroup_by: [dst_endpoint.ip]\naggregate: sum\n"
+    "field: traffic.bytes_in\nwindow: 1m\ncondition: {gte: 1000}\nsuppress: 30m\n"
+)
+
+
+def flows(start_s: int, end_s: int, size: int, every_s: int = 5) -> list[dict[str, Any]]:
+    """One flow toward the shop every `every_s` seconds from `start_s` to before `end_s`."""
+    return [
+        {
+            "time": T0 + timedelta(seconds=second),
+            "dst_endpoint.ip": "198.51.100.10",
+            "traffic.bytes_in": size,
+        }
+        for second in range(start_s, end_s, every_s)
+    ]
+
+
+def flood_alerts(tmp_path: Path, options: str, batches: list[list[dict[str, Any]]]) -> list[Any]:
+    engine = rules_from(tmp_path, FLOOD + options)
+    found = []
+    for rows in batches:
+        found += engine.process("network_activity", frame("network_activity", rows)).alerts
+    return found
+
+
+def test_escalate_alerts_again_when_a_second_flood_lands_on_the_first(tmp_path: Path) -> None:
+    """100 B every 5 s is 1,200 B a minute; a second flood from 600 s makes it 2,400."""
+    one = flows(0, 1200, 100)
+    two = flows(602, 1200, 100)
+    rows = sorted(one + two, key=lambda row: row["time"])
+    halves = [[r for r in rows if r["time"] < T0 + timedelta(seconds=s)] for s in (300, 1200)]
+    batches = [halves[0], [r for r in halves[1] if r not in halves[0]]]
+    plain = flood_alerts(tmp_path, "", batches)
+    assert [a.time for a in plain] == [T0 + timedelta(seconds=45)]  # the 10th flow: 1,000 B
+    grown = flood_alerts(tmp_path, "escalate: 1.5\n", batches)
+    # The steady first flood never reaches 1.5 x its 1,200 B; the second one does when
+    # the window holds 1,800 B: 12 flows of the first and 6 of the second, at 627 s.
+    assert [a.time for a in grown] == [T0 + timedelta(seconds=45), T0 + timedelta(seconds=627)]
+    assert grown[1].values["sum"] >= 1800
+
+
+def test_rearm_alerts_for_a_new_burst_after_the_first_one_ended(tmp_path: Path) -> None:
+    """Two bursts 10 minutes apart with a trickle between: one alert each with `rearm`."""
+    rows = flows(0, 120, 100) + flows(120, 720, 10, every_s=30) + flows(720, 840, 100)
+    plain = flood_alerts(tmp_path, "", [rows])
+    assert [a.time for a in plain] == [T0 + timedelta(seconds=45)]
+    rearmed = flood_alerts(tmp_path, "rearm: true\n", [rows])
+    assert [a.time for a in rearmed] == [
+        T0 + timedelta(seconds=45),
+        T0 + timedelta(seconds=765),
+    ]
+    steady = flood_alerts(tmp_path, "rearm: true\n", [flows(0, 600, 100), flows(600, 1200, 100)])
+    assert len(steady) == 1  # a burst that goes on is one alert, over batches too
+
+
+def test_the_pack_flags_a_shelf_sweep_and_guest_file_sharing_at_their_first_event() -> None:
+    """The first trace of a crew and of a bandwidth hog raise alerts, the look-alikes do not."""
+    engine = Engine(load_pack(), load_sample_estate())
+    shelf = {"store.uid": "031", "device.uid": "s031-shelf-02", "device.type": "smart_shelf"}
+    inventory = [
+        {**shelf, "time": T0, "activity_name": "Collect"},
+        {**shelf, "time": T0 + timedelta(minutes=1), "activity_name": "restock"},
+        {**shelf, "time": T0 + timedelta(minutes=2), "activity_name": "stock_drop"},
+    ]
+    alerts = engine.process("inventory_info", frame("inventory_info", inventory)).alerts
+    assert [(a.rule.uid, a.time) for a in alerts] == [
+        ("vigil.pos.shelf_sweep", T0 + timedelta(minutes=2))
+    ]
+    assert alerts[0].entities["device"] == "s031-shelf-02"
+    guest = {
+        "metadata.product.name": "Zeek",
+        "store.uid": "031",
+        "src_endpoint.ip": "10.0.13.40",
+        "src_endpoint.zone": "guest_wifi",
+        "dst_endpoint.ip": "198.51.100.7",
+        "traffic.bytes_in": 40_000_000,
+    }
+    network = [
+        {**guest, "time": T0 + timedelta(minutes=3), "dst_endpoint.port": 443},
+        {**guest, "time": T0 + timedelta(minutes=4), "dst_endpoint.port": 6881},
+        {**guest, "time": T0 + timedelta(minutes=5), "dst_endpoint.port": 6885},
+    ]
+    alerts = engine.process("network_activity", frame("network_activity", network)).alerts
+    assert [(a.rule.uid, a.time) for a in alerts] == [
+        ("vigil.net.guest_file_sharing", T0 + timedelta(minutes=4))
+    ]
+
+
+def test_a_destination_is_new_for_the_estate_not_for_each_till() -> None:
+    """The pack's POS rule learns estate-wide: tills share payment and cloud endpoints, so a
+    till's first call to one that other tills already use is not news; a destination no
+    till has contacted is."""
+    engine = Engine(load_pack(), load_sample_estate())
+    till = {
+        "metadata.product.name": "Zeek",
+        "store.uid": "031",
+        "src_endpoint.zone": "pos",
+        "dst_endpoint.port": 443,
+    }
+    learning = [
+        {**till, "time": T0, "src_endpoint.uid": "s031-pos-01", "dst_endpoint.ip": "52.94.236.248"}
+    ]
+    engine.process("network_activity", frame("network_activity", learning))
+    calls = [
+        {**till, "time": T0 + timedelta(hours=13, minutes=m), "src_endpoint.uid": uid, "dst_endpoint.ip": ip}
+        for m, uid, ip in (
+            (0, "s031-pos-02", "52.94.236.248"),  # the payment endpoint, new for this till only
+            (1, "s031-pos-02", "203.0.113.9"),  # no till has called this one
+        )
+    ]  # fmt: skip
+    alerts = engine.process("network_activity", frame("network_activity", calls)).alerts
+    found = [(a.rule.uid, a.entities["device"], a.entities["ip"]) for a in alerts]
+    assert found == [("vigil.pos.new_destination", "s031-pos-02", "203.0.113.9")]
+
+
+def test_the_pack_flood_rule_sums_what_the_sources_sent() -> None:
+    """NetFlow's input bytes are what the source sent (`traffic.bytes_out`): a reflection
+    flood toward the shop is counted there; a guest's 3 GB a minute download is no flood."""
+    engine = Engine(load_pack(), load_sample_estate())
+
+    def flow(second: int, dst: str, size: int) -> dict[str, Any]:
+        return {
+            "time": T0 + timedelta(seconds=second),
+            "metadata.product.name": "nfdump",
+            "src_endpoint.ip": f"192.0.2.{second % 250}",
+            "dst_endpoint.ip": dst,
+            "traffic.bytes_out": size,
+            "traffic.bytes_in": 0,
+        }
+
+    hog = [flow(s, "10.0.13.40", 500_000_000) for s in range(0, 60, 10)]
+    flood = [flow(s, "198.51.100.80", 1_000_000_000) for s in range(60, 120, 10)]
+    alerts = engine.process("network_activity", frame("network_activity", hog + flood)).alerts
+    assert [(a.rule.uid, a.time) for a in alerts] == [
+        ("vigil.net.ddos_flood", T0 + timedelta(seconds=100))
+    ]

@@ -37,6 +37,10 @@ KINDS = {
     "threshold": "kind: threshold\ngroup_by: [src_endpoint.ip]\nwindow: 10m\n"
     "where: {status_id: 2}\ncondition: {gte: 8}\nsuppress: 5m\n",
     "threshold_all": "kind: threshold\nwindow: 2m\ncondition: {gte: 40}\nsuppress: 3m\n",
+    "threshold_rearm": "kind: threshold\ngroup_by: [store.uid]\nwindow: 2m\n"
+    "condition: {gte: 20}\nsuppress: 30m\nrearm: true\n",
+    "threshold_escalate": "kind: threshold\ngroup_by: [store.uid]\nwindow: 2m\n"
+    "condition: {gte: 20}\nsuppress: 30m\nescalate: 1.1\n",
     "velocity": "kind: velocity\ngroup_by: [store.uid]\nwindow: 5m\nper: 1m\ncondition: {gte: 4}\n",
     "distinct": "kind: distinct\ngroup_by: [src_endpoint.ip]\nfield: user.name\n"
     "window: 10m\ncondition: {gte: 5}\nsuppress: 4m\n",

@@ -76,6 +76,28 @@ def test_accelerated_time_paces_lines_by_their_timestamps() -> None:
     assert sink.closed
 
 
+class FailsToClose(Recorder):
+    def close(self) -> None:
+        super().close()
+        raise OSError("connection reset while flushing")
+
+
+def test_every_sink_is_closed_when_one_fails_to_close() -> None:
+    clock = FakeClock()
+    first, failing, last = Recorder(clock), FailsToClose(clock), Recorder(clock)
+    with pytest.raises(OSError, match="connection reset"):
+        stream(
+            _timeline([(1000.0, "pos", "a")]),
+            [first, failing, last],
+            start=1000.0,
+            speed=None,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+    assert [first.closed, failing.closed, last.closed] == [True, True, True]
+    assert [line for _, _, line in last.got] == ["a"]
+
+
 def test_a_sink_gets_only_the_sources_it_asked_for() -> None:
     clock = FakeClock()
     everything, firewall = Recorder(clock), Recorder(clock, frozenset({"firewall"}))

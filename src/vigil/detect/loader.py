@@ -24,6 +24,7 @@ from vigil.detect.explain import check_template
 from vigil.detect.rules import Rule, kinds
 from vigil.detect.types import LintError, RuleError
 from vigil.estate.loader import line_of
+from vigil.events.errors import UnknownEventClassError
 from vigil.plugins import PluginNotFoundError
 
 PACK = "pack"
@@ -88,7 +89,10 @@ def parse_rule(document: Any, name: str, line: int) -> Rule:
     problems = check_template(spec.explanation)
     if problems:
         raise RuleError(problems[0], name, line_of(document, ("explanation",)) or line)
-    return rule_type(spec, origin)
+    try:
+        return rule_type(spec, origin)
+    except UnknownEventClassError as error:  # a typo in `class:` is a lint error, not a crash
+        raise RuleError(str(error), name, line_of(document, ("class",)) or line) from None
 
 
 def _parse_file(path: Path) -> tuple[list[Rule], list[RuleError]]:

@@ -22,6 +22,7 @@ import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,11 +207,10 @@ def stream(
     lines = timeline["line"].to_list()
     sent: dict[str, int] = {}
     began = clock()
-    try:
-        position = _play(times, names, lines, sinks, start, speed, clock, sleep, began, sent)
-    finally:
+    with ExitStack() as closing:  # every sink is closed, even when another's close fails
         for sink in sinks:
-            sink.close()
+            closing.callback(sink.close)
+        position = _play(times, names, lines, sinks, start, speed, clock, sleep, began, sent)
     return StreamStats(position, sent, clock() - began)
 
 

@@ -13,10 +13,21 @@ events match. A distinct count keeps the distinct values per key and bucket.
     field: user.name
     window: 10m
     condition: {gte: 20}
+
+After an alert a key is quiet for `suppress`. Two options shorten that, for
+attacks that come in waves or grow (a DDoS): with `rearm`, a key whose value
+has fallen back under the condition alerts again at its next crossing (one alert
+per burst, not per hour; a burst ends at a bucket with matching rows whose
+window is under the condition); with `escalate: 1.5`, a key alerts again, quiet or
+not, when its value reaches 1.5 times the highest value it had in the window
+after its last alert (a second flood on top of the first; the window is still
+filling then, so the climb to the first flood's level is not one). Such an alert
+carries the time of the row that met the higher bound.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -49,6 +60,17 @@ class AggregateSpec(RuleSpec, EventFilter):
     window: Duration = Field(description="Sliding window length, e.g. 10m.")
     condition: Condition = Field(description="When the value raises an alert, e.g. {gte: 20}.")
     field: str | None = Field(default=None, description="Column summed or counted distinct.")
+    rearm: bool = Field(
+        default=False,
+        description="A key whose value fell back under the condition alerts again at its "
+        "next crossing, even within `suppress`.",
+    )
+    escalate: float | None = Field(
+        default=None,
+        gt=1,
+        description="A key alerts again, even within `suppress`, when its value reaches "
+        "this multiple of the highest it had in the window after its last alert.",
+    )
 
 
 class ThresholdSpec(AggregateSpec):
@@ -105,6 +127,8 @@ class Aggregate(Rule):
         self._recent = Partitions(TIME, how="diagonal_relaxed")
         """Per batch: the matching rows, for evidence (the newest per key, when compacted)."""
         self._horizon: datetime | None = None
+        self._episodes: dict[tuple[object, ...], Episode] = {}
+        """`rearm`/`escalate` only: per key that alerted and is still quiet, its episode."""
 
     @property
     def measure(self) -> Measure:
@@ -152,6 +176,9 @@ class Aggregate(Rule):
             hits = windows.filter(self.spec.condition.expr("_value"))
             if not hits.is_empty():
                 hits = self._crossing(hits, matched)
+            episodic = self.spec.rearm or self.spec.escalate is not None
+            if episodic:
+                hits = self._episode(hits, windows, matched)
             if isinstance(self.spec, VelocitySpec):
                 hits = hits.rename({"_value": "rate"})
             elif self.measure in ("distinct", "ratio"):
@@ -159,11 +186,67 @@ class Aggregate(Rule):
             if not hits.is_empty():
                 rows = self._evidence_rows(matched)
                 found = self.alerts(
-                    hits, keys, lambda fired: _evidence(rows, fired, keys), event_class
+                    hits,
+                    keys,
+                    lambda fired: _evidence(rows, fired, keys),
+                    event_class,
+                    suppress=not episodic,
                 )
             self._recent.append(matched, self._fold_recent)
         self._prune(watermark)
         return found
+
+    def _episode(
+        self, hits: pl.DataFrame, windows: pl.DataFrame, matched: pl.DataFrame
+    ) -> pl.DataFrame:
+        """The hits that alert under `rearm`/`escalate` (they replace plain suppression).
+
+        Walks each key's touched buckets in time order: a bucket under the condition
+        ends the key's episode (`rearm`); a hit alerts when the key has no episode,
+        its quiet time is over, or (`escalate`) its value reached the episode's level.
+        Only keys with a hit or an episode are walked: a few rows per batch.
+        """
+        if hits.is_empty() and not self._episodes:
+            return hits
+        hits = hits.sort([*self.keys, "_b"], maintain_order=True)
+        keys = self.keys
+        below = windows.filter(~self.spec.condition.expr("_value"))
+        if keys:
+            known = pl.DataFrame(
+                list(self._episodes), schema=hits.select(keys).schema, orient="row"
+            )
+            wanted = pl.concat([hits.select(keys), known], how="vertical_relaxed").unique()
+            below = below.join(wanted, on=keys, how="semi", nulls_equal=True)
+        steps = pl.concat(
+            [hits.with_row_index("_i"), below.with_columns(pl.lit(None, pl.UInt32).alias("_i"))],
+            how="diagonal_relaxed",
+        ).sort([*keys, "_b", "_last"], nulls_last=True, maintain_order=True)
+        fired: list[int] = []
+        levels: list[float | None] = []
+        settle = self.spec.window
+        for row in steps.select(*keys, "_i", "_last", "_value").iter_rows():
+            key, hit, last, value = row[: len(keys)], row[-3], row[-2], row[-1]
+            episode = self._episodes.get(key)
+            if hit is None:
+                if episode is not None and self.spec.rearm:
+                    del self._episodes[key]
+                continue
+            if episode is not None and last < min(episode.since + settle, episode.until):
+                self._episodes[key] = replace(episode, peak=max(episode.peak, value))
+                continue
+            level = None if episode is None else episode.peak * (self.spec.escalate or 0.0)
+            escalated = level is not None and self.spec.escalate is not None and value >= level
+            if episode is None or last >= episode.until or escalated:
+                fired.append(hit)
+                levels.append(level if escalated else None)
+                self._episodes[key] = Episode(last, last + self.suppress, value)
+        picked = pl.DataFrame(
+            {"_i": fired, "_level": levels}, schema={"_i": pl.UInt32, "_level": pl.Float64}
+        )
+        chosen = hits.with_row_index("_i").join(picked, on="_i", maintain_order="left").drop("_i")
+        if chosen.get_column("_level").is_not_null().any():
+            chosen = self._crossing(chosen, matched)
+        return chosen.drop("_level")
 
     def _count(self, matched: pl.DataFrame) -> pl.DataFrame:
         """Add the rows to the buckets (a partition of this batch); the (key, bucket) pairs."""
@@ -225,10 +308,15 @@ class Aggregate(Rule):
         if self.measure == "ratio":
             seen = pl.col("_prior_n") + pl.col("_y").cum_sum().over(keys)
             value = pl.when(seen >= self.min_count).then(value / seen)
+        met = self.spec.condition.expr("_run")
+        if "_level" in hits.columns:  # an escalation: the higher bound is the one met
+            levels = hits.lazy().select(*keys, "_level")
+            prior = prior.join(levels, on=keys, how="left", nulls_equal=True)
+            met = met & (pl.col("_level").is_null() | (pl.col("_run") >= pl.col("_level")))
         crossed = (
             running.join(prior, on=keys, how="inner", nulls_equal=True, maintain_order="left")
             .with_columns(value.alias("_run"))
-            .filter(self.spec.condition.expr("_run"))
+            .filter(met)
             .group_by(keys)
             .agg(pl.col(TIME).min().alias("_cross"))
             .collect()
@@ -327,6 +415,20 @@ class Aggregate(Rule):
         self._values.prune(horizon)
         self._recent.prune(horizon)
         self.prune_suppression(watermark)
+        if self._episodes:  # a key past its quiet time alerts as if it had no episode
+            self._episodes = {k: e for k, e in self._episodes.items() if e.until > watermark}
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A key that alerted at `since`: quiet until `until`, unless it escalates.
+
+    `peak`: its highest value in the window after the alert (`escalate` compares with it).
+    """
+
+    since: datetime
+    until: datetime
+    peak: float
 
 
 def _evidence(rows: pl.DataFrame, fired: pl.DataFrame, keys: list[str]) -> pl.DataFrame:

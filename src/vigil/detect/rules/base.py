@@ -318,12 +318,14 @@ class Rule(ABC):
         keys: Sequence[str],
         evidence: Callable[[pl.DataFrame], pl.DataFrame],
         event_class: str,
+        suppress: bool = True,
     ) -> list[Alert]:
         """Alerts of the hits that suppression lets through, with their evidence rows.
 
         `evidence(fired)` returns evidence rows with a `_hit` column (the fired row's index).
+        `suppress=False`: the kind has chosen the hits that alert already (every one does).
         """
-        fired = self._suppressed(hits, keys)
+        fired = self._suppressed(hits, keys) if suppress else hits
         if fired.is_empty():
             return []
         fired = fired.with_row_index("_hit")
