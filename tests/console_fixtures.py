@@ -5,7 +5,9 @@ fills it the way the product does:
 
 1. the sample estate and the sample telemetry (`vigil/events/samples`), ingested with
    enrichment, plus a few video line crossings at store 031 (`FOOTFALL`) and one
-   malformed file, so there is footfall and there are dead letters;
+   malformed file, so there is footfall and there are dead letters; and a few video
+   observations with blurred snapshots (`SNAPSHOTS`, written by the video stage's
+   `SnapshotStore` under `snapshots/`) near incidents of stores 031 and 112;
 2. the retail detection pack replayed over the lake (as `vigil demo` does), its alerts
    stored, plus a few alerts made inline so every store has incidents;
 3. the alerts correlated into incidents (`correlate_stored`);
@@ -34,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import metadata, resources
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
@@ -64,6 +67,8 @@ from vigil.respond.store import ResponseStore
 from vigil.store.database import Database
 from vigil.store.lake import Lake
 from vigil.store.models import ConsoleUser, DeadLetter, IngestSource
+from vigil.video.behaviours.types import Activity, SnapshotRequest
+from vigil.video.snapshots import SnapshotConfig, SnapshotStore
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "vigil"
 LIBRARIES = ("duckdb", "polars", "pyarrow", "pysigma", "sqlalchemy", "alembic", "pydantic")
@@ -207,7 +212,8 @@ def _ingest(folder: Path, database: Database, lake: Lake) -> None:
     broken.write_text('{"class_uid": 4001, "time": "not a time"}\nthis is not JSON\n')
     import_path(broken, ingestor, "ocsf_json")
     video = folder / "incoming" / "video.ndjson"
-    video.write_text("".join(json.dumps(event) + "\n" for event in _line_crossings()))
+    observed = [*_line_crossings(), *_snapshot_observations(folder / "snapshots")]
+    video.write_text("".join(json.dumps(event) + "\n" for event in observed))
     import_path(video, ingestor, "ocsf_json")
     with database.session() as session:  # ingested now by the wall clock; as of `NOW` here
         session.execute(
@@ -259,6 +265,61 @@ def _line_crossings() -> list[dict[str, object]]:
             }
         )
     return events
+
+
+SNAPSHOTS = (
+    ("031", "s031-cam-04", "2026-11-20T11:01:00", Activity.LOITERING, "checkout"),
+    ("031", "s031-cam-02", "2026-11-20T11:06:00", Activity.DWELL, "floor-apparel"),
+    ("031", "s031-cam-04", "2026-11-20T23:38:00", Activity.LOITERING, "checkout"),
+    ("112", "s112-cam-01", "2026-11-20T17:48:00", Activity.LOITERING, "entrance"),
+)
+"""Video observations with a snapshot (store, camera, UTC time, activity, zone), each a few
+minutes from an incident of its store: 031's tills are in the checkout zone (camera 4)."""
+
+
+def _snapshot_observations(folder: Path) -> list[dict[str, object]]:
+    """The `SNAPSHOTS` as video_observation events (OCSF JSON), their JPEGs written by the
+    video stage's snapshot store (heads blurred) into `folder`, as a store's worker would."""
+    snapshots = SnapshotStore(SnapshotConfig(folder=folder), clock=lambda: NOW)
+    frame = np.full((240, 320, 3), 90, dtype=np.uint8)
+    frame[120:, :] = (60, 110, 150)  # a floor, so the picture is not blank
+    events: list[dict[str, object]] = []
+    for number, (store, camera, clock, activity, zone) in enumerate(SNAPSHOTS):
+        moment = datetime.fromisoformat(f"{clock}+00:00")
+        box = (120.0, 60.0, 180.0, 220.0)
+        request = SnapshotRequest(moment, camera, activity, frame, zone, number, box)
+        events.append(
+            {
+                "activity_id": activity.value,
+                "category_uid": 6,
+                "class_uid": 8606002,
+                "type_uid": 860600200 + activity.value,
+                "severity_id": 2,
+                "time": int(moment.timestamp() * 1000),
+                "metadata": {
+                    "version": "1.8.0",
+                    "product": {"name": "vigil-video", "vendor_name": "Vigil"},
+                },
+                "store": {"uid": store},
+                "camera": {"type_id": 7, "uid": camera},
+                "zone": {"uid": zone, "name": zone, "type": "area"},
+                "track_uid": str(number),
+                "object_class": "person",
+                "bbox": {"x": box[0], "y": box[1], "width": 60.0, "height": 160.0},
+                "snapshot_uri": snapshots.save(request, np.array([box])),
+            }
+        )
+    return events
+
+
+def snapshot_url(number: int) -> str:
+    """The console's API path of the snapshot of `SNAPSHOTS[number]`."""
+    store, camera, clock, activity, zone = SNAPSHOTS[number]
+    moment = datetime.fromisoformat(f"{clock}+00:00")
+    image = np.zeros((1, 1, 3), dtype=np.uint8)
+    request = SnapshotRequest(moment, camera, activity, image, zone, number, None)
+    path = SnapshotStore(SnapshotConfig(folder=Path("/"))).path_for(request)
+    return f"/api/stores/{store}/snapshots/{'/'.join(path.parts[-3:])}"
 
 
 def _detect_and_correlate(folder: Path, database: Database, lake: Lake) -> None:

@@ -20,12 +20,21 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import BaseRoute
 
-from console_fixtures import IN_STORE, PASSWORD, ConsoleData, copy_of, settings_for, sign_in
+from console_fixtures import (
+    IN_STORE,
+    PASSWORD,
+    ConsoleData,
+    copy_of,
+    settings_for,
+    sign_in,
+    snapshot_url,
+)
 from vigil.console import create_app
 from vigil.console.app import build_api
 
 ROLES = ("anonymous", "viewer", "analyst", "approver", "admin")
 RULE = "vigil.pos.no_sales"
+SNAPSHOT = "/api/stores/{store}/snapshots/{camera}/{day}/{name}"
 Body = Callable[[ConsoleData, str], object]
 
 # Statuses for anonymous, viewer, analyst, approver, admin.
@@ -74,6 +83,7 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ),
     ("GET", "/api/stores"): Cell(SIGNED_IN, SIGNED_IN),
     ("GET", "/api/stores/{uid}/view"): Cell(SIGNED_IN, (401, 404, 404, 404, 404)),
+    ("GET", SNAPSHOT): Cell(SIGNED_IN, (401, 404, 404, 404, 404)),
     ("GET", "/api/incidents"): Cell(SIGNED_IN, SIGNED_IN),
     ("GET", "/api/incidents/stream"): Cell(SIGNED_IN, SIGNED_IN),
     ("GET", "/api/incidents/{uid}"): Cell(SIGNED_IN, (401, 404, 404, 404, 404)),
@@ -94,6 +104,7 @@ MATRIX: dict[tuple[str, str], Cell] = {
     ("POST", "/api/incidents/{uid}/respond"): Cell(
         ANALYST, ANALYST_IN_SCOPE, lambda d, u: {"dry_run": True}
     ),
+    ("GET", "/api/verdicts"): Cell(SIGNED_IN, SIGNED_IN),
     ("GET", "/api/approvals"): Cell(SIGNED_IN, SIGNED_IN),
     ("POST", "/api/approvals/{uid}/approve"): Cell(
         (401, 403, 403, 422, 422), (401, 403, 403, 404, 404), lambda d, u: {"reason": " "}
@@ -160,6 +171,8 @@ class World:
 
     def path(self, template: str) -> str:
         approval = self.data.approvals[0]
+        if template == SNAPSHOT:
+            return snapshot_url(0)  # a snapshot of store 031
         if template.startswith("/api/approvals/"):
             return template.replace("{uid}", approval)
         if template.startswith("/api/stores/"):

@@ -11,6 +11,7 @@ Playwright drives the system browser (`executable_path`); it never downloads one
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -44,6 +45,7 @@ from vigil.console.auth.types import Role
 from vigil.correlate import service
 from vigil.detect.sink import store_alerts
 from vigil.estate import load_estate
+from vigil.sim import generate_estate
 from vigil.store.database import Database
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -280,6 +282,59 @@ def test_the_queue_shows_a_new_incident_live_without_a_reload(
     assert IN_STORE in row.inner_text()
 
 
+def test_bulk_assignment_from_the_queue_without_a_reload(pages: Pages, served: Served) -> None:
+    page = pages.open()
+    sign_in(page, "analyst-in")
+    rows = page.locator("#queue-body tr")
+    rows.first.wait_for()
+    page.evaluate("window.notReloaded = true")
+    picked = [rows.nth(n).get_attribute("data-uid") for n in range(2)]
+    for uid in picked:
+        page.locator(f'#queue-body tr[data-uid="{uid}"] input.pick').check()
+    page.locator("#queue-selected", has_text="2 selected").wait_for()
+    page.click("#bulk-assign-me")
+    for uid in picked:
+        page.locator(f'#queue-body tr[data-uid="{uid}"]', has_text="analyst-in").wait_for()
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#queue-bulk").is_hidden()  # the selection is done with
+
+
+def test_the_estate_tile_map_shows_two_thousand_stores(
+    pages: Pages,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    shots: Path,
+) -> None:
+    data = copy_of(tmp_path_factory, "e2e-estate", getattr(request.config, "cache", None))
+    estate = generate_estate(2000, seed=7)
+    (data.folder / "estate.yaml").write_text(
+        json.dumps(estate.model_dump(mode="json", exclude_none=True))
+    )
+    with Served(data) as wide:
+        page = Pages(pages.browser, wide).open()
+        try:
+            sign_in(page, "admin-in", "/")
+            page.locator("#estate-spacer [role=row]").first.wait_for()
+            assert page.locator("#estate-spacer [role=row]").count() < 60  # drawn: those in view
+            page.check("#estate-view-tiles")
+            tiles = page.locator("#estate-tiles a.tile")
+            tiles.first.wait_for()
+            assert tiles.count() == 2000
+            assert page.locator("#estate-tiles .tile-region").count() == len(estate.regions)
+            save(page, shots, "estate-tiles")
+            region = estate.regions[0]
+            page.select_option("#estate-region", region.uid)
+            page.wait_for_function(
+                f"() => document.querySelectorAll('#estate-tiles a.tile').length === {len(region.stores)}"
+            )
+            first = tiles.first.get_attribute("data-uid")
+            assert first in {store.uid for store in region.stores}
+            tiles.first.click()
+            page.wait_for_url(f"**/stores/{first}")
+        finally:
+            page.context.close()
+
+
 def test_the_incident_page_explains_with_timeline_graph_and_evidence(
     pages: Pages, served: Served, shots: Path
 ) -> None:
@@ -291,6 +346,17 @@ def test_the_incident_page_explains_with_timeline_graph_and_evidence(
     assert page.locator("#incident-alerts tr").count() > 1
     page.locator("#incident-graph svg").wait_for()
     assert page.locator("#incident-head").inner_text().strip()
+    thumbnail = page.locator("#incident-video figure img").first
+    thumbnail.wait_for()
+    thumbnail.scroll_into_view_if_needed()  # thumbnails load lazily, when in view
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#incident-video img')]"
+        ".every((img) => img.complete && img.naturalWidth > 0)"
+    )
+    assert page.locator("#incident-video figure").first.get_attribute("data-camera") == (
+        "s031-cam-04"  # the till's checkout camera first
+    )
+    page.evaluate("window.scrollTo(0, 0)")
     save(page, shots, "incident", whole=True)
     page.fill("#comment-text", "Checked the till's network log with the store.")
     page.click("#comment-form button[type=submit]")

@@ -9,7 +9,7 @@ const { h, safeUrl, can } = await import(`${WEB}/dom.js`);
 const { incidentRow, matches, ordered, queryOf } = await import(`${WEB}/pages/queue.js`);
 const { headParts, evidenceBlocks, videoTiles, timelineItems } = await import(`${WEB}/pages/incident.js`);
 const { approvalCard, byUrgency } = await import(`${WEB}/pages/approvals.js`);
-const { storeRow } = await import(`${WEB}/pages/estate.js`);
+const { storeRow, storeTile, byRegion, tileText } = await import(`${WEB}/pages/estate.js`);
 
 const EVIL = '<script>alert("x")</script>';
 
@@ -57,6 +57,22 @@ test("incident parts keep hostile text as text", () => {
     assert.ok(links.every((url) => url === null || !url.includes("javascript:")));
   }
   assert.ok(nodes.some((node) => node.textContent.includes(EVIL)));
+});
+
+test("video tiles show the console's snapshot as a thumbnail, never another site's", () => {
+  const [served, foreign, kept] = videoTiles([
+    { camera: "s031-cam-04", time: "2025-03-01T10:00:00Z", activity: "Loitering", zone: "checkout",
+      snapshot_uri: "file:///var/lib/vigil/snapshots/s031-cam-04/2025-03-01/100000000-loitering-1.jpg",
+      snapshot_url: "/api/stores/031/snapshots/s031-cam-04/2025-03-01/100000000-loitering-1.jpg" },
+    { camera: "c", time: "2025-03-01T10:00:00Z", snapshot_url: "https://evil.example/x.jpg" },
+    { camera: "c", time: "2025-03-01T10:00:00Z", snapshot_uri: "file:///snap/c.jpg", snapshot_url: null },
+  ]);
+  const image = (node) => node.descendants().find((el) => el.tagName === "img");
+  assert.equal(image(served).getAttribute("src"), "/api/stores/031/snapshots/s031-cam-04/2025-03-01/100000000-loitering-1.jpg");
+  assert.ok(served.textContent.includes("Loitering · checkout"));
+  assert.equal(image(foreign), undefined);
+  assert.equal(image(kept), undefined);
+  assert.ok(kept.textContent.includes("Snapshot kept at the store: file:///snap/c.jpg"));
 });
 
 test("approval cards: the requester sees no buttons, another approver does", () => {
@@ -121,4 +137,22 @@ test("roles are cumulative", () => {
   assert.equal(can({ roles: ["admin"] }, "approver"), true);
   assert.equal(can({ roles: ["analyst"] }, "approver"), false);
   assert.equal(can({ roles: ["viewer"] }, "nonsense"), false);
+});
+
+test("estate tiles: one link per store, grouped by region, saying in words what the colours say", () => {
+  const stores = [
+    { uid: "b/1", name: EVIL, region: "west", health: { status: "silent" }, incidents_open: 2, risk_max: 81 },
+    { uid: "a1", name: "Alpha", region: "east", health: { status: "ok" }, incidents_open: 0, risk_max: 0 },
+    { uid: "c1", name: "Gamma", region: "west", health: {}, incidents_open: 1, risk_max: 40 },
+  ];
+  assert.deepEqual(byRegion(stores).map(([region, group]) => [region, group.map((s) => s.uid)]),
+    [["east", ["a1"]], ["west", ["b/1", "c1"]]]);
+  const tile = storeTile(stores[0]);
+  assert.equal(tile.getAttribute("href"), "/stores/b%2F1");
+  assert.equal(tile.getAttribute("class"), "tile tile-critical tile-health-silent");
+  assert.ok(tile.getAttribute("title").includes("telemetry silent · 2 open incidents, Critical risk 81"));
+  assert.ok(!tile.outerHTML.includes("<script>"));
+  assert.equal(storeTile(stores[1]).getAttribute("class"), "tile tile-none tile-health-ok");
+  assert.ok(tileText(stores[1]).endsWith("telemetry ok · no open incidents"));
+  assert.equal(storeTile(stores[2]).getAttribute("class"), "tile tile-medium tile-health-unknown");
 });

@@ -25,12 +25,16 @@ from vigil.console.incidents.router import router as incidents_router
 from vigil.console.settings import ConsoleSettings
 from vigil.console.state import Console
 from vigil.console.stores.router import router as stores_router
+from vigil.console.verdicts.router import router as verdicts_router
+from vigil.console.video.router import router as video_router
 from vigil.console.web import PageUser, mount
 
 ROUTERS = (
     auth_router,
     stores_router,
+    video_router,
     incidents_router,
+    verdicts_router,
     approvals_router,
     hunt_router,
     detections_router,

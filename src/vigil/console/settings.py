@@ -45,6 +45,9 @@ class ConsoleSettings:
     """A stream ends after this long; browsers reconnect by themselves (EventSource)."""
     health_ttl: timedelta = timedelta(seconds=10)
     """Store health (read from the lake) is reused this long: the estate page stays fast."""
+    snapshot_folders: tuple[Path, ...] = ()
+    """Folders the video workers keep blurred snapshots in (their `snapshots.folder`), served
+    to readers whose scope covers the store; empty: `<data>/snapshots`."""
     oidc: OidcConfig | None = None
     """OIDC sign-in; None: the `oidc` section of `console.yaml` in `data`, if it has one."""
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 
 from vigil.console.auth.types import Scope
 from vigil.console.errors import BadRequestError
 from vigil.console.incidents.queries import summaries, visible
-from vigil.console.incidents.types import Comment, IncidentSummary, VideoRef
+from vigil.console.incidents.types import Comment, IncidentSummary
 from vigil.console.state import Console
+from vigil.console.video.service import incident_video
+from vigil.console.video.types import VideoRef
 from vigil.correlate import service
 from vigil.correlate.codec import utc
 from vigil.correlate.errors import TimelineError
@@ -32,7 +33,6 @@ from vigil.store.models import ConsoleComment
 logger = logging.getLogger(__name__)
 
 TIMELINE_LIMIT = 200
-VIDEO_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def incident_detail(console: Console, scope: Scope, uid: str) -> IncidentDetail:
         runs=runs,
         approvals=approvals,
         comments=comments,
-        video=_video(events),
+        video=_video(console, scope, incident),
     )
 
 
@@ -123,24 +123,9 @@ def _evidence(console: Console, incident: Incident) -> tuple[Evidence, ...]:
     return tuple(found)
 
 
-def _video(events: list[ClassEvents]) -> tuple[VideoRef, ...]:
-    """Video observations among the related events (the store's cameras, the incident's hours)."""
-    refs = []
-    for group in events:
-        if group.event_class != "video_observation":
-            continue
-        for event in group.table.to_pylist()[:VIDEO_LIMIT]:
-            moment = event.get("time")
-            camera = event.get("camera.uid")
-            if not isinstance(moment, datetime) or camera is None:
-                continue
-            snapshot, clip = event.get("snapshot_uri"), event.get("clip_uri")
-            refs.append(
-                VideoRef(
-                    str(camera),
-                    utc(moment),
-                    None if snapshot is None else str(snapshot),
-                    None if clip is None else str(clip),
-                )
-            )
-    return tuple(refs)
+def _video(console: Console, scope: Scope, incident: Incident) -> tuple[VideoRef, ...]:
+    try:
+        return incident_video(console, scope, incident)
+    except (StoreError, BadRequestError, OSError) as error:
+        logger.warning("video of %s not linked: %s", incident.uid, error)
+        return ()

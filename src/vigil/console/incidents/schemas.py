@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vigil.console.approvals.schemas import ApprovalRead, PlanRead, RunRead
 from vigil.console.incidents.detail import IncidentDetail
 from vigil.console.incidents.types import BulkAction, Comment, IncidentSummary, Verdict
+from vigil.console.video.types import VideoRef
 from vigil.correlate.types import TimelineEntry
 from vigil.detect.types import Severity
 
@@ -126,10 +127,29 @@ class CommentRead(Model):
 
 
 class VideoRead(Model):
+    store: str
     camera: str
     time: datetime
+    activity: str | None = Field(description="What the video analytics saw, e.g. Loitering.")
+    zone: str | None = Field(description="The zone or line of the camera's view involved.")
     snapshot_uri: str | None = Field(description="Snapshot kept at the store, if any.")
     clip_uri: str | None = Field(description="Clip kept at the store, if any.")
+    snapshot_url: str | None = Field(
+        description="The blurred snapshot through the console's API, when it can serve it."
+    )
+
+    @classmethod
+    def of(cls, video: VideoRef) -> VideoRead:
+        return cls(
+            store=video.store,
+            camera=video.camera,
+            time=video.time,
+            activity=video.activity,
+            zone=video.zone,
+            snapshot_uri=video.snapshot_uri,
+            clip_uri=video.clip_uri,
+            snapshot_url=video.snapshot_path,
+        )
 
 
 class IncidentDetailRead(IncidentBase):
@@ -143,7 +163,9 @@ class IncidentDetailRead(IncidentBase):
     runs: list[RunRead] = Field(description="Playbook runs on it, with their steps.")
     approvals: list[ApprovalRead] = Field(description="Approval requests of its runs.")
     comments: list[CommentRead]
-    video: list[VideoRead] = Field(description="Video observations of its stores and hours.")
+    video: list[VideoRead] = Field(
+        description="Video observations of its stores (in scope) and hours, snapshots first."
+    )
 
     @classmethod
     def of(cls, detail: IncidentDetail) -> IncidentDetailRead:
@@ -186,12 +208,7 @@ class IncidentDetailRead(IncidentBase):
             runs=[RunRead.of(item.run, list(item.steps)) for item in detail.runs],
             approvals=[ApprovalRead.of(request) for request in detail.approvals],
             comments=[CommentRead.of(comment) for comment in detail.comments],
-            video=[
-                VideoRead(
-                    camera=v.camera, time=v.time, snapshot_uri=v.snapshot_uri, clip_uri=v.clip_uri
-                )
-                for v in detail.video
-            ],
+            video=[VideoRead.of(video) for video in detail.video],
         )
 
 

@@ -67,13 +67,3 @@ class Comment:
     author: str
     at: datetime
     text: str
-
-
-@dataclass(frozen=True)
-class VideoRef:
-    """A video observation near the incident: the camera, when, and the snapshot kept at the store."""
-
-    camera: str
-    time: datetime
-    snapshot_uri: str | None
-    clip_uri: str | None

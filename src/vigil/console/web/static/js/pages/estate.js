@@ -1,10 +1,12 @@
 // Estate overview: every store, its health, open incidents and risk. The list can hold
-// thousands of stores, so only the rows in view (plus a few) are in the document.
+// thousands of stores, so only the rows in view (plus a few) are in the document. The tile
+// map shows the whole estate at once instead: one small square per store, by region,
+// coloured by the risk of its open incidents and outlined when its telemetry is not OK.
 
 import { get } from "../api.js";
 import { healthBadge, riskBadge } from "../badges.js";
 import { byId, fill, h } from "../dom.js";
-import { ago, number } from "../format.js";
+import { ago, levelLabel, levelOf, number } from "../format.js";
 
 export const ROW_HEIGHT = 40;
 const OVERSCAN = 8;
@@ -65,6 +67,46 @@ export function storeRow(store, index, now = Date.now()) {
     h("span", { role: "cell" }, store.incidents_open > 0 || store.risk_max > 0 ? riskBadge(store.risk_max) : h("span", { class: "muted" }, "None")));
 }
 
+/** Stores grouped by region (regions by name), each group in the order given. */
+export function byRegion(stores) {
+  const groups = new Map();
+  for (const store of stores) {
+    if (!groups.has(store.region)) groups.set(store.region, []);
+    groups.get(store.region).push(store);
+  }
+  return [...groups].sort(([a], [b]) => String(a).localeCompare(String(b)));
+}
+
+/** What a tile says in words (its title and label): the colours only repeat it. */
+export function tileText(store) {
+  const health = store.health?.status ?? "unknown";
+  const risk = store.incidents_open > 0 ? `${levelLabel(levelOf(store.risk_max))} risk ${number(store.risk_max, 0)}` : "no open incidents";
+  const open = store.incidents_open === 1 ? "1 open incident" : `${number(store.incidents_open)} open incidents`;
+  return `${store.name} (${store.uid}) · telemetry ${health} · ${store.incidents_open > 0 ? `${open}, ${risk}` : risk}`;
+}
+
+/** One store as a tile of the map, linking to its store view. */
+export function storeTile(store) {
+  const health = ["ok", "degraded", "silent"].includes(store.health?.status) ? store.health.status : "unknown";
+  const level = store.incidents_open > 0 ? levelOf(store.risk_max) : "none";
+  const text = tileText(store);
+  return h("a", {
+    class: `tile tile-${level} tile-health-${health}`, href: `/stores/${encodeURIComponent(store.uid)}`,
+    title: text, "aria-label": text, role: "listitem", dataset: { uid: store.uid },
+  });
+}
+
+function drawTiles() {
+  fill(byId("estate-tiles-body"), byRegion(state.shown).map(([region, stores]) =>
+    h("section", { class: "tile-region" },
+      h("h2", {}, region, h("span", { class: "muted small" }, ` · ${number(stores.length)} stores`)),
+      h("div", { class: "tiles", role: "list", "aria-label": `Stores of ${region}` }, stores.map(storeTile)))));
+}
+
+function tilesShown() {
+  return byId("estate-view-tiles").checked;
+}
+
 const state = { all: [], shown: [], drawn: "" };
 
 function draw(force = false) {
@@ -88,7 +130,10 @@ function apply() {
     + `${number(counts.ok)} OK, ${number(counts.degraded)} degraded, ${number(counts.silent)} silent, `
     + `${number(counts.unknown)} unknown · ${number(open)} open incidents`;
   byId("estate-table").setAttribute("aria-rowcount", String(state.shown.length + 1));
-  draw(true);
+  const tiles = tilesShown();
+  byId("estate-table").hidden = tiles;
+  byId("estate-tiles").hidden = !tiles;
+  if (tiles) drawTiles(); else draw(true);
 }
 
 function fillRegions() {
@@ -115,7 +160,10 @@ export function start() {
     if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); });
   }, { passive: true });
   addEventListener("resize", () => draw(true));
-  for (const id of ["estate-region", "estate-health", "estate-sort"]) byId(id).addEventListener("change", apply);
+  for (const id of ["estate-region", "estate-health", "estate-sort", "estate-view-table", "estate-view-tiles"]) {
+    byId(id).addEventListener("change", apply);
+  }
+  if (new URLSearchParams(location.search).get("view") === "tiles") byId("estate-view-tiles").checked = true;
   let typing = 0;
   byId("estate-q").addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(apply, 120); });
   load();

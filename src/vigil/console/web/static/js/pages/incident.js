@@ -61,17 +61,20 @@ export function evidenceBlocks(evidence) {
     h("div", { class: "scroll-x" }, h("table", { class: "data compact" }, tableParts(columnsOf(item.rows), item.rows)))));
 }
 
+/** Video observations of the incident's stores and hours: the blurred snapshot (served by the
+ * console's API, in the reader's scope) as a thumbnail, else where the store keeps it. */
 export function videoTiles(video) {
-  if (!(video ?? []).length) return [h("p", { class: "muted" }, "No linked video.")];
+  if (!(video ?? []).length) return [h("p", { class: "muted" }, "No video observations of its stores in its hours.")];
   return video.map((clip) => {
-    const src = safeUrl(clip.snapshot_uri);
+    const src = clip.snapshot_url && clip.snapshot_url.startsWith("/api/") ? safeUrl(clip.snapshot_url) : null;
     const film = safeUrl(clip.clip_uri);
+    const what = [clip.activity, clip.zone].filter(Boolean).join(" · ");
     const caption = `${clip.camera} · ${time(clip.time)}`;
-    return h("figure", {},
+    return h("figure", { class: "snapshot", dataset: { camera: clip.camera } },
       src ? h("a", { href: src, target: "_blank", rel: "noopener" },
-        h("img", { src, alt: `Snapshot from ${caption}`, loading: "lazy" }))
+        h("img", { src, alt: `Snapshot from ${caption}`, loading: "lazy", width: 320, height: 240 }))
         : h("div", { class: "no-image" }, clip.snapshot_uri ? `Snapshot kept at the store: ${clip.snapshot_uri}` : "No snapshot"),
-      h("figcaption", {}, caption,
+      h("figcaption", {}, what ? h("b", {}, what) : null, what ? " " : null, caption,
         film ? [" · ", h("a", { href: film, target: "_blank", rel: "noopener" }, "Play clip")]
           : clip.clip_uri ? ` · clip kept at the store: ${clip.clip_uri}` : null));
   });

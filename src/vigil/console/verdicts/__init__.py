@@ -1,0 +1,1 @@
+"""Analysts' verdicts as labels for learning: every decision, in the order it was made."""

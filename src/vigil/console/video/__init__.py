@@ -1,0 +1,1 @@
+"""Video evidence in the console: the observations near an incident and their blurred snapshots."""
