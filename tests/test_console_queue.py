@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, select, text, update
 
-from correlate_helpers import make_alert
+from correlate_helpers import make_alert, two_incidents_about_to_merge
 from vigil.console.auth.types import Scope
 from vigil.console.incidents import queries
 from vigil.console.incidents.stream import OVERLAP, recent
@@ -24,7 +24,6 @@ from vigil.correlate import Correlator, TimelineError, service
 from vigil.correlate.rows import write_incident
 from vigil.correlate.timeline import related_events
 from vigil.correlate.types import NO_RISK, Incident, IncidentStatus, Risk
-from vigil.detect.sink import store_alerts
 from vigil.events import EventBatch, parse_event
 from vigil.store.database import Database, _alembic_config, sqlite_url
 from vigil.store.lake import Lake
@@ -153,22 +152,7 @@ def test_the_queue_in_sql_matches_the_scope_rule_and_pages_once(database: Databa
 
 
 def test_the_store_rows_follow_the_incidents_through_a_merge(database: Database) -> None:
-    store_alerts(
-        database,
-        [
-            make_alert("pos.voids", 0, {"store": "031", "cashier": "031007"}),
-            make_alert("pos.voids", 5, {"store": "044", "cashier": "044002"}),
-        ],
-    )
-    service.correlate_stored(database)
-    first, second = sorted(service.list_incidents(database), key=lambda i: i.first_seen)
-    store_alerts(
-        database,
-        [
-            make_alert("vendor.login", 30, {"store": "044", "cashier": "044002", "vendor": "acme"}),
-            make_alert("vendor.login", 35, {"store": "031", "cashier": "031007", "vendor": "acme"}),
-        ],
-    )
+    first, second = two_incidents_about_to_merge(database)
     assert service.correlate_stored(database).merged == 1
     with database.session() as session:
         rows = session.execute(select(IncidentStore.incident_uid, IncidentStore.store_uid)).all()

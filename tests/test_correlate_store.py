@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, select, text
 from typer.testing import CliRunner
 
-from correlate_helpers import at, make_alert
+from correlate_helpers import at, make_alert, two_incidents_about_to_merge
 from vigil.cli_incidents import app
 from vigil.correlate import (
     CorrelateConfig,
@@ -157,22 +157,7 @@ def test_a_restarted_pipeline_takes_up_the_stored_incidents(database: Database) 
 
 
 def test_merges_are_stored_as_pointers(database: Database) -> None:
-    store_alerts(
-        database,
-        [
-            make_alert("pos.voids", 0, {"store": "031", "cashier": "031007"}),
-            make_alert("pos.voids", 5, {"store": "044", "cashier": "044002"}),
-        ],
-    )
-    service.correlate_stored(database)
-    first, second = sorted(service.list_incidents(database), key=lambda i: i.first_seen)
-    store_alerts(
-        database,
-        [
-            make_alert("vendor.login", 30, {"store": "044", "cashier": "044002", "vendor": "acme"}),
-            make_alert("vendor.login", 35, {"store": "031", "cashier": "031007", "vendor": "acme"}),
-        ],
-    )
+    first, second = two_incidents_about_to_merge(database)
     run = service.correlate_stored(database)
     assert run.merged == 1
     [merged] = service.list_incidents(database)
