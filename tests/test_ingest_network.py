@@ -186,6 +186,14 @@ IPFIX_HEADER = (
             "expected 11 comma-separated fields",
         ),
         ([NFDUMP_ROW.replace("10.0.12.11", "")], None, "no source or destination"),
+        # The width is checked past the last column used, and when no column is unused.
+        ([NFDUMP_ROW + ",extra"], None, "expected 48 comma-separated fields"),
+        ([NFDUMP_ROW.rpartition(",")[0]], None, "expected 48 comma-separated fields"),
+        (
+            [IPFIX_HEADER, "1795420801,1795420803,2001:db8::1,2001:db8::2,5353,53,17,90,1,180,1,"],
+            None,
+            "expected 11 comma-separated fields",
+        ),
     ],
 )
 def test_netflow(lines: list[str], expected: dict[str, Any] | None, raises: str | None) -> None:
@@ -375,3 +383,21 @@ def test_nfdump_tcp_flags_read_as_binary_match_bit_by_bit() -> None:
             continue  # a number, hex, or not eight letters: not read as letters
         expected = sum(bit for char, bit in zip(text, TCP_FLAG_BITS, strict=True) if char != ".")
         assert value == expected, text
+
+
+def test_nfdump_tcp_flags_of_distinct_texts_match_reading_every_row() -> None:
+    """Reading each distinct flags text once and looking it up gives what reading every
+    row gives, nulls, numbers and hex included."""
+    import random
+
+    import polars as pl
+
+    from vigil.ingest.parsers.netflow import _flags_by_value, _tcp_flags
+
+    generator = random.Random(4)
+    choices = ["......S.", ".A..R...", "CEUAPRSF", "........", "18", "0x12", "x", None]
+    frame = pl.DataFrame({"flags": [generator.choice(choices) for _ in range(500)]})
+    expected = frame.select(_tcp_flags(pl.col("flags"))).to_series().to_list()
+    got = frame.select(_flags_by_value(frame, "flags")).to_series().to_list()
+    assert got == expected
+    assert {2, 18, 255, None} <= set(expected)  # letters, number and hex, all set, unset

@@ -147,6 +147,14 @@ def _tcp_flags(text: pl.Expr) -> pl.Expr:
     )
 
 
+def _flags_by_value(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """The TCP flags of `column`: a flow log holds few distinct flag texts, so each is
+    read once (two regular expressions) and the rows look theirs up."""
+    distinct = frame.get_column(column).drop_nulls().unique()
+    bitmaps = distinct.to_frame().select(_tcp_flags(pl.col(column))).to_series()
+    return pl.col(column).replace_strict(distinct, bitmaps, default=None, return_dtype=pl.Int64)
+
+
 @parsers.register("netflow_csv")
 class NetflowCsv(Parser):
     """NetFlow/IPFIX flows as CSV (nfdump -o csv, or IPFIX element names as header)."""
@@ -214,11 +222,16 @@ class NetflowCsv(Parser):
         width = len(layout.names)
         positions = {role: layout.position(role) for role in ROLES}
         needed = max(position for position in positions.values() if position is not None)
-        # Split only as far as the last column used; the count of commas checks the width.
-        fields = pl.col("record").str.splitn(",", needed + 2)
-        frame = frame.with_columns(
-            fields.alias("_fields"),
-            (pl.col("record").str.count_matches(",", literal=True) + 1).alias("_width"),
+        # Split only as far as the last column used, plus the rest of the line in one
+        # piece; the fields cut and the commas in that rest give the width.
+        split = needed + 2
+        frame = frame.with_columns(pl.col("record").str.splitn(",", split).alias("_fields"))
+        rest = pl.col("_fields").struct.field(f"field_{split - 1}")
+        cut = pl.sum_horizontal(
+            pl.col("_fields").struct.field(f"field_{i}").is_not_null() for i in range(split - 1)
+        )
+        found = cut + pl.when(rest.is_null()).then(0).otherwise(
+            rest.str.count_matches(",", literal=True) + 1
         )
 
         def field(role: str) -> pl.Expr:
@@ -229,7 +242,9 @@ class NetflowCsv(Parser):
             return pl.when(value == "").then(pl.lit(None, dtype=pl.String)).otherwise(value)
 
         # Each role's text once, as a helper column: later expressions read it, not re-cut it.
-        frame = frame.with_columns(field(role).alias(f"_{role}_text") for role in ROLES)
+        frame = frame.with_columns(
+            found.alias("_width"), *(field(role).alias(f"_{role}_text") for role in ROLES)
+        )
 
         def column(role: str) -> pl.Expr:
             return pl.col(f"_{role}_text")
@@ -258,7 +273,7 @@ class NetflowCsv(Parser):
                 proto,
             ).alias("connection_info.protocol_name"),
             pl.when(proto_num == 6)
-            .then(_tcp_flags(column("flags")))
+            .then(_flags_by_value(frame, "_flags_text"))
             .alias("connection_info.tcp_flags"),
             number("bytes_out").alias("traffic.bytes_out"),
             number("bytes_in").alias("traffic.bytes_in"),
