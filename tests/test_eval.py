@@ -16,6 +16,7 @@ from vigil.detect.types import Alert, RuleMeta, Severity
 from vigil.estate import load_sample_estate
 from vigil.eval.drill import drill
 from vigil.eval.replay import ReplayProgress, engine_schema, replay
+from vigil.eval.report import EvalReport, EvalSetup, PhaseTiming
 from vigil.eval.run import run_eval
 from vigil.eval.score import (
     LookalikeScore,
@@ -26,6 +27,7 @@ from vigil.eval.score import (
     read_truth,
     score_alerts,
 )
+from vigil.eval.workdir import fresh_folders, same_run
 from vigil.ingest import Ingestor, import_path
 from vigil.ingest.enrich import Enricher
 from vigil.sim import TruthRecord, World, generate_estate, simulate
@@ -355,6 +357,40 @@ def test_replay_of_nothing(lake: Lake, tmp_path: Path) -> None:
     assert replay(lake, Engine([Recorder(CLASSES)]), late, late + timedelta(hours=1)).events == 0
     with pytest.raises(ValueError, match="step"):
         replay(lake, Engine([Recorder(CLASSES)]), step=timedelta(0))
+
+
+# --- report and work folder ----------------------------------------------------------------
+
+
+def test_a_report_reads_as_tables_and_json_without_a_run() -> None:
+    report = EvalReport(
+        setup=EvalSetup(stores=2, days=1.0, warmup_days=0.5, seed=9, start=T0, rules=3),
+        score=score_alerts([], [MALWARE, WEB], store_days=2.0),
+        timings=[PhaseTiming("sim", 2.0, 100), PhaseTiming("score", 0.0, 0)],
+        rule_errors={"pos.beacon": "boom"},
+        skipped_files=["eval/empty.log"],
+        unfit_scenarios={"card_testing": "no trading hours"},
+    )
+    text = report.table()
+    assert "2 stores, 1 days after 0.5 warm-up, seed 9" in text
+    assert "Rules that failed: pos.beacon: boom" in text
+    assert "Scenarios left out: card_testing: no trading hours" in text
+    assert "Files not ingested: eval/empty.log" in text
+    data = json.loads(report.to_json())
+    assert data["setup"]["start"] == T0.isoformat()
+    assert [timing["events_per_s"] for timing in data["timings"]] == [50.0, 0.0]
+    assert (data["compression"], data["response"]) == (None, None)
+
+
+def test_a_work_folder_is_reused_only_after_a_finished_run(tmp_path: Path) -> None:
+    estate = generate_estate(1, 3)
+    assert not same_run(tmp_path, estate, 3, T0, T0 + timedelta(days=1), 1)
+    (tmp_path / "lake" / "old").mkdir(parents=True)
+    (tmp_path / "vigil.db").write_text("old")
+    folders = fresh_folders(tmp_path)
+    assert sorted(folders) == ["eval", "lake", "warmup"]
+    assert not any(folder.exists() for folder in folders.values())
+    assert not (tmp_path / "vigil.db").exists()
 
 
 # --- end to end -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Evaluation: replay history through detection and score it against the simulator's truth."""
 
 from vigil.eval.replay import ReplayProgress, ReplayResult, replay
-from vigil.eval.run import EvalProgress, EvalReport, PhaseTiming, run_eval
+from vigil.eval.report import EvalProgress, EvalReport, PhaseTiming
+from vigil.eval.run import run_eval
 from vigil.eval.score import Scorecard, read_truth, score_alerts
 
 __all__ = [
