@@ -162,3 +162,17 @@ def test_lake_verify(tmp_path: Path, demo_dir: Path) -> None:
     result = runner.invoke(app, ["lake", "verify", "--data", str(data)])
     assert result.exit_code == 1
     assert victim.name in result.output.replace("\n", "")
+
+
+def test_progress_bar_shows_the_stage_task_and_count() -> None:
+    from rich.console import Console
+
+    from vigil.cli_support import progress_bar
+
+    console = Console(record=True, width=80, color_system=None)
+    with progress_bar("sim", console) as progress:
+        task = progress.add_task("sources", total=3)
+        progress.advance(task, 3)
+    text = console.export_text()
+    assert text.startswith("sim sources ")
+    assert " 3/3 " in text

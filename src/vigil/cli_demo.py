@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vigil.cli_detect import demo_detections
@@ -29,6 +28,7 @@ from vigil.cli_support import (
     open_database,
     out,
     print_result,
+    progress_bar,
 )
 from vigil.correlate import service
 from vigil.estate import Estate
@@ -96,13 +96,7 @@ def demo_command(
     database = open_database(settings)
     lake = Lake(settings.lake_path)
     ingestor = Ingestor(lake, database, Enricher(estate))
-    with Progress(
-        TextColumn("[bold]ingest[/] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=out,
-    ) as progress:
+    with progress_bar("ingest", out) as progress:
         task = progress.add_task("sample_events.ndjson", total=len(data_bytes))
         with resources.as_file(sample) as sample_path:
             imported = import_path(

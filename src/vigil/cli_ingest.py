@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vigil.cli_support import (
@@ -17,6 +16,7 @@ from vigil.cli_support import (
     fail,
     open_database,
     out,
+    progress_bar,
     settings_of,
 )
 from vigil.ingest import IngestError, Ingestor, import_path, ingest_status, parsers
@@ -140,13 +140,7 @@ def _ingest_paths(
     total = ChunkReport("total", format_name or "auto")
     failed = False
     sizes = [_size(path) for path in paths]
-    with Progress(
-        TextColumn("[bold]ingest[/] {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
+    with progress_bar("ingest", err) as progress:
         task = progress.add_task("bytes", total=sum(sizes))
         for path in paths:
             report = import_path(path, ingestor, format_name, lambda n: progress.advance(task, n))

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vigil.cli_support import (
     estate_of,
     fail,
     out,
+    progress_bar,
 )
 from vigil.plugins import PluginNotFoundError
 from vigil.sim import SimError, World, generate_estate, scenarios, simulate, sources
@@ -83,13 +83,7 @@ def sim_command(
     try:
         chosen = [scenarios.get(name)() for name in (scenario or scenarios.names())]
         world = World(estate, moment, days, seed)
-        with Progress(
-            TextColumn("[bold]sim[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=out,
-        ) as progress:
+        with progress_bar("sim", out) as progress:
             task = progress.add_task("sources", total=len(sources.names()))
             result = simulate(
                 world,

@@ -1,4 +1,4 @@
-"""What every `vigil` command module shares: the consoles, the error exit, opening the data folder."""
+"""What every `vigil` command module shares: consoles, progress bar, error exit, data folder."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vigil import __version__
@@ -29,6 +30,21 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print the error and return the exit to raise: `raise fail("no lake")`."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def progress_bar(stage: str, console: Console) -> Progress:
+    """The bar every long command shows: `stage` in bold, then the task, bar, count, time.
+
+    >>> with progress_bar("ingest", err) as progress:  # doctest: +SKIP
+    ...     task = progress.add_task("bytes", total=size)
+    """
+    return Progress(
+        TextColumn(f"[bold]{stage}[/] {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def settings_of(data: Path) -> Settings:
