@@ -9,23 +9,25 @@ raises `LintError` with all of them, so a broken rule never half-loads a set.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from vigil.detect.explain import check_template
 from vigil.detect.rules import Rule, kinds
 from vigil.detect.types import LintError, RuleError
-from vigil.estate.loader import line_of
 from vigil.events.errors import UnknownEventClassError
 from vigil.plugins import PluginNotFoundError
+from vigil.yamlfiles import (
+    duplicate_errors,
+    line_of,
+    read_documents,
+    validation_errors,
+    yaml_files,
+)
 
 PACK = "pack"
 """Folder of the retail pack inside the package."""
@@ -36,32 +38,6 @@ def pack_files() -> list[Path]:
     folder = resources.files("vigil.detect").joinpath(PACK)
     with resources.as_file(folder) as path:
         return sorted([*Path(path).glob("*.yaml"), *Path(path).glob("sigma/*.yaml")])
-
-
-def rule_files(paths: Sequence[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"}))
-        else:
-            found.append(path)
-    return found
-
-
-def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
-    """(first line, parsed document) for each YAML document of a file."""
-    yaml = YAML(typ="rt")
-    try:
-        for document in yaml.load_all(io.StringIO(text)):
-            line = document.lc.line + 1 if isinstance(document, CommentedMap) else 1
-            yield line, document
-    except MarkedYAMLError as error:
-        mark = error.problem_mark
-        raise RuleError(
-            f"malformed YAML: {error.problem}", name, None if mark is None else mark.line + 1
-        ) from error
-    except YAMLError as error:
-        raise RuleError(f"malformed YAML: {error}", name) from error
 
 
 def parse_rule(document: Any, name: str, line: int) -> Rule:
@@ -79,13 +55,7 @@ def parse_rule(document: Any, name: str, line: int) -> Rule:
     try:
         spec = rule_type.spec_type.model_validate(dict(document))
     except ValidationError as error:
-        item = error.errors()[0]
-        path = tuple(part for part in item["loc"] if isinstance(part, str | int))
-        message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
-        where = ".".join(str(part) for part in path)
-        raise RuleError(
-            f"{where}: {message}" if where else message, name, line_of(document, path) or line
-        ) from None
+        raise validation_errors(error, document, name, line, RuleError)[0] from None
     problems = check_template(spec.explanation)
     if problems:
         raise RuleError(problems[0], name, line_of(document, ("explanation",)) or line)
@@ -100,10 +70,7 @@ def _parse_file(path: Path) -> tuple[list[Rule], list[RuleError]]:
     rules: list[Rule] = []
     errors: list[RuleError] = []
     try:
-        text = path.read_text(encoding="utf-8")
-        documents = list(_documents(text, name))
-    except (OSError, UnicodeDecodeError) as error:
-        return [], [RuleError(f"cannot read: {error}", name)]
+        text, documents = read_documents(path, RuleError)
     except RuleError as error:
         return [], [error]
     if any(_is_sigma(document) for _, document in documents):
@@ -131,23 +98,12 @@ def lint_rules(paths: Sequence[Path]) -> tuple[list[Rule], list[RuleError]]:
     """Every rule that loads, and every error, across all files; ids must be unique."""
     rules: list[Rule] = []
     errors: list[RuleError] = []
-    for path in rule_files(paths):
+    for path in yaml_files(paths):
         found, problems = _parse_file(path)
         rules.extend(found)
         errors.extend(problems)
-    seen: dict[str, str] = {}
-    for rule in rules:
-        if rule.meta.uid in seen:
-            file, _, line = rule.origin.rpartition(":")
-            errors.append(
-                RuleError(
-                    f"rule id {rule.meta.uid!r} is also used at {seen[rule.meta.uid]}",
-                    file,
-                    int(line) if line.isdigit() else None,
-                )
-            )
-        seen.setdefault(rule.meta.uid, rule.origin)
-    return rules, errors
+    ids = ((rule.meta.uid, rule.origin) for rule in rules)
+    return rules, errors + duplicate_errors("rule", ids, RuleError)
 
 
 def load_rules(paths: Sequence[Path]) -> list[Rule]:

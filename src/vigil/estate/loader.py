@@ -5,34 +5,18 @@ from __future__ import annotations
 import io
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from vigil.estate.checks import CHECKS
 from vigil.estate.errors import EstateFileError, Problem
 from vigil.estate.types import Estate
+from vigil.yamlfiles import line_of
 
 SAMPLE_ESTATE = "sample_estate.yaml"
-
-
-def line_of(tree: Any, path: tuple[str | int, ...]) -> int | None:
-    """1-based line of the deepest node of `path` that exists in the YAML tree."""
-    line: int | None = None
-    node = tree
-    for key in path:
-        if isinstance(node, CommentedMap) and key in node:
-            line = node.lc.key(key)[0] + 1
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            line = node.lc.item(key)[0] + 1
-            node = node[key]
-        else:
-            break
-    return line
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:

@@ -10,27 +10,28 @@ half-loads.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from vigil.estate.loader import line_of
 from vigil.respond.playbooks.errors import PlaybookError, PlaybookLintError
 from vigil.respond.playbooks.graph import graph_problems
 from vigil.respond.playbooks.params import step_problems
 from vigil.respond.playbooks.types import STEP_TAGS, ActionStep, Playbook
+from vigil.yamlfiles import (
+    YamlPath,
+    duplicate_errors,
+    line_of,
+    read_documents,
+    validation_errors,
+    yaml_files,
+)
 
 PACK = "pack"
 """Folder of the shipped playbooks inside `vigil.respond`."""
-
-Path_ = tuple[str | int, ...]
 
 
 def pack_files() -> list[Path]:
@@ -38,37 +39,6 @@ def pack_files() -> list[Path]:
     folder = resources.files("vigil.respond").joinpath(PACK)
     with resources.as_file(folder) as path:
         return sorted(Path(path).glob("*.yaml"))
-
-
-def playbook_files(paths: Sequence[Path]) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"}))
-        else:
-            found.append(path)
-    return found
-
-
-def _documents(text: str, name: str) -> Iterator[tuple[int, Any]]:
-    yaml = YAML(typ="rt")
-    try:
-        for document in yaml.load_all(io.StringIO(text)):
-            line = document.lc.line + 1 if isinstance(document, CommentedMap) else 1
-            yield line, document
-    except MarkedYAMLError as error:
-        mark = error.problem_mark
-        raise PlaybookError(
-            f"malformed YAML: {error.problem}", name, None if mark is None else mark.line + 1
-        ) from error
-    except YAMLError as error:
-        raise PlaybookError(f"malformed YAML: {error}", name) from error
-
-
-def _loc(item: Any) -> Path_:
-    return tuple(
-        part for part in item["loc"] if isinstance(part, str | int) and part not in STEP_TAGS
-    )
 
 
 def parse_playbook(
@@ -80,20 +50,8 @@ def parse_playbook(
     try:
         playbook = Playbook.model_validate({**document, "origin": f"{name}:{line}"})
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            path = _loc(item)
-            message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
-            where = ".".join(str(part) for part in path)
-            problems.append(
-                PlaybookError(
-                    f"{where}: {message}" if where else message,
-                    name,
-                    line_of(document, path) or line,
-                )
-            )
-        return None, problems
-    found: list[tuple[Path_, str]] = []
+        return None, validation_errors(error, document, name, line, PlaybookError, STEP_TAGS)
+    found: list[tuple[YamlPath, str]] = []
     if not playbook.trigger.use_cases and not playbook.trigger.rules:
         found.append((("trigger",), "the trigger needs use_cases or rules"))
     for index, step in enumerate(playbook.steps):
@@ -107,9 +65,7 @@ def parse_playbook(
 def _parse_file(path: Path) -> tuple[list[Playbook], list[PlaybookError]]:
     name = str(path)
     try:
-        documents = list(_documents(path.read_text(encoding="utf-8"), name))
-    except (OSError, UnicodeDecodeError) as error:
-        return [], [PlaybookError(f"cannot read: {error}", name)]
+        _, documents = read_documents(path, PlaybookError)
     except PlaybookError as error:
         return [], [error]
     playbooks: list[Playbook] = []
@@ -128,23 +84,12 @@ def lint_playbooks(paths: Sequence[Path]) -> tuple[list[Playbook], list[Playbook
     """Every playbook that loads, and every problem, across all files; ids must be unique."""
     playbooks: list[Playbook] = []
     errors: list[PlaybookError] = []
-    for path in playbook_files(paths):
+    for path in yaml_files(paths):
         found, problems = _parse_file(path)
         playbooks.extend(found)
         errors.extend(problems)
-    seen: dict[str, str] = {}
-    for playbook in playbooks:
-        if playbook.id in seen:
-            file, _, line = playbook.origin.rpartition(":")
-            errors.append(
-                PlaybookError(
-                    f"playbook id {playbook.id!r} is also used at {seen[playbook.id]}",
-                    file,
-                    int(line) if line.isdigit() else None,
-                )
-            )
-        seen.setdefault(playbook.id, playbook.origin)
-    return playbooks, errors
+    ids = ((playbook.id, playbook.origin) for playbook in playbooks)
+    return playbooks, errors + duplicate_errors("playbook", ids, PlaybookError)
 
 
 def load_playbooks(paths: Sequence[Path]) -> list[Playbook]:

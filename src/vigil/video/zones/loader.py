@@ -19,10 +19,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from vigil.estate.loader import line_of
 from vigil.video.errors import ZoneConfigError
 from vigil.video.zones.checks import CHECKS, YamlPath
 from vigil.video.zones.types import ZonesFile
+from vigil.yamlfiles import line_of
 
 SAMPLE_ZONES = "sample_zones.yaml"
 
