@@ -169,6 +169,7 @@ class Ingestor:
                 skipped=0,
                 pans_masked=0,
                 recoded=0,
+                dropped=0,
                 first_at=now,
                 last_at=now,
             )

@@ -211,6 +211,8 @@ class IngestSource(Base):
     skipped: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     pans_masked: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     recoded: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    dropped: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
+    """Records a connector lost before parsing (UDP datagrams while behind, oversized)."""
     first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
