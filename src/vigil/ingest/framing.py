@@ -4,10 +4,13 @@ Three framings (see `Framing`): lines; blocks separated by blank lines
 (FreeRADIUS detail files); whole documents (an XML file, one HTTP body). Text is
 UTF-8; a record that is not valid UTF-8 is decoded as Latin-1 instead, which maps
 every byte, and counted, so a device that still writes Latin-1 loses nothing.
+A UTF-8 byte-order mark at the start of the data (Windows tools write one at the
+start of a file) is no content: it is dropped, so the first record parses.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -98,6 +101,8 @@ def decode(parts: list[bytes]) -> tuple[pl.Series, int]:
 
 def frame(data: bytes, framing: Framing, final: bool = True) -> Framed:
     """Cut and decode: the one entry point connectors use."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
     if framing == "line":
         whole, rest = whole_records(data, framing, final)
         if not whole:
