@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vigil.events import NetworkActivity
+from vigil.events import Authentication, NetworkActivity
 from vigil.ingest.parsers.base import Parser, parsers
 from vigil.ingest.parsers.firewall.cef import Cef
 from vigil.ingest.parsers.firewall.fortigate import Fortigate
@@ -36,7 +36,7 @@ class Firewall(Parser):
     """CEF and FortiGate key=value records mixed in one stream, each to its own parser."""
 
     description = "Firewall syslog: CEF or FortiGate key=value, told apart per message"
-    event_classes = (NetworkActivity,)
+    event_classes = (NetworkActivity, Authentication)
 
     def __init__(self) -> None:
         self.cef = Cef()
