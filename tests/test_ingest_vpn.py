@@ -42,6 +42,15 @@ STATS = (
     )
     + 'tunneltype="ssl-tunnel" tunnelid=1528 remip=203.0.113.5 user="acme-hvac"'
 )
+IPSEC = (
+    HEAD.format(
+        logid="0101037138",
+        level="notice",
+        desc="IPsec connection status changed",
+        action="tunnel-up",
+    )
+    + 'tunneltype="ipsec" remip=192.0.2.77 xauthuser="acme-pos" xauthgroup="vendors" tunnelid=99'
+)
 SYSTEM = (
     'date=2026-11-23 time=08:00:03 devname="s001-fw-01" logid="0100032001" type="event" '
     'subtype="system" action="login" user="admin"'
@@ -95,3 +104,12 @@ def test_a_vpn_record_without_a_time_is_rejected_and_costs_only_itself() -> None
     assert [item.index for item in result.rejected] == [1]
     assert "time" in result.rejected[0].reason
     assert len(events(result, Authentication)) == 2
+
+
+def test_an_ipsec_dial_up_names_its_xauth_user() -> None:
+    (event,) = events(parse("fortigate", [IPSEC]), Authentication)
+    assert (event.user.name, event.service.name, event.src_endpoint.ip) == (
+        "acme-pos",
+        "ipsec",
+        "192.0.2.77",
+    )

@@ -154,6 +154,7 @@ FORTIGATE_KEYS = (
     "logdesc",
     "msg",
     "user",
+    "xauthuser",
     "group",
     "remip",
     "tunnelip",
@@ -314,7 +315,7 @@ class Fortigate(Parser):
             pl.lit("fortigate").alias(LOG_FORMAT),
             pl.lit("vpn").alias("metadata.log_name"),
             pl.col("_logid").alias("metadata.uid"),
-            given("user").alias("user.name"),
+            pl.coalesce(given("user"), given("xauthuser")).alias("user.name"),  # IPsec: XAuth
             pl.when(group.is_not_null())
             .then(pl.concat_list(pl.struct(uid=pl.lit(None, dtype=pl.String), name=group)))
             .alias("user.groups"),
