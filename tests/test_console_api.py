@@ -582,6 +582,46 @@ def test_health_shows_sources_dead_letters_and_parts(api: Api) -> None:
     }
 
 
+BROKEN = '{"class_uid": 4001, "time": "not a time"}'
+BROKEN_REASON = (
+    "activity_id: Field required; time: Value error, Invalid isoformat string: 'not a time'; "
+    "metadata: Field required"
+)
+NOT_JSON = "this is not JSON"
+
+
+def test_dead_letters_are_read_newest_first_page_by_page(api: Api) -> None:
+    admin = api.as_("admin-in")
+    page = admin.get("/api/health/dead-letters").json()
+    source = page["items"][0]["source"]
+    assert source.endswith("/incoming/broken.ndjson")
+    kept = (NOW - timedelta(minutes=3)).isoformat().replace("+00:00", "Z")
+    assert [
+        (item["source"], item["position"], item["reason"], item["raw"], item["at"])
+        for item in page["items"]
+    ] == [
+        (source, "line 2", "ocsf_json: Expecting value: line 1 column 1 (char 0)", NOT_JSON, kept),
+        (source, "line 1", f"ocsf_json: {BROKEN_REASON}", BROKEN, kept),
+    ]
+    assert page["next_before"] is None
+    first = admin.get("/api/health/dead-letters", params={"limit": 1}).json()
+    assert [item["position"] for item in first["items"]] == ["line 2"]
+    older = {"limit": 1, "before": first["next_before"]}
+    second = admin.get("/api/health/dead-letters", params=older).json()
+    assert ([item["position"] for item in second["items"]], second["next_before"]) == (
+        ["line 1"],
+        None,
+    )
+    mine = admin.get("/api/health/dead-letters", params={"source": source}).json()
+    assert mine == page
+    other = admin.get("/api/health/dead-letters", params={"source": "http:nope"}).json()
+    assert other == {"items": [], "next_before": None}
+    refused = api.as_("analyst-in").get("/api/health/dead-letters")
+    assert refused.status_code == 403
+    assert "`*` scope" in refused.json()["detail"]
+    assert api.audit("health.dead_letters")[-1].target == "http:nope"
+
+
 def test_the_stream_sends_changes_in_scope(api: Api) -> None:
     uid = api.data.incident_of(IN_STORE)
     seen: dict[str, list[str]] = {}

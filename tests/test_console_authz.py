@@ -138,6 +138,8 @@ MATRIX: dict[tuple[str, str], Cell] = {
         ANALYST, ANALYST, lambda d, u: {"since": "1h"}
     ),
     ("GET", "/api/health"): Cell(SIGNED_IN, SIGNED_IN),
+    # raw records of no store: analysts with every store in scope (only admin-in here)
+    ("GET", "/api/health/dead-letters"): Cell((401, 403, 403, 403, 200), ADMIN_ONLY),
 }
 
 

@@ -423,7 +423,7 @@ def test_a_hunt_with_filters_and_with_sql(pages: Pages, served: Served, shots: P
         ("estate", "/", "#estate-spacer [role=row]"),
         ("detections", "/detections", "#det-table tbody tr"),
         ("store", f"/stores/{IN_STORE}", "#store-pos tbody tr"),
-        ("health", "/health", "#health-sources tbody tr"),
+        ("health", "/health", "#health-letters tbody tr code"),  # after the sources
     ],
 )
 def test_the_other_screens_render_for_an_admin(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from vigil.cli_support import (
     DEFAULT_DATA,
@@ -21,11 +22,14 @@ from vigil.cli_support import (
 )
 from vigil.ingest import IngestError, Ingestor, import_path, ingest_status, parsers
 from vigil.ingest.enrich import Enricher
-from vigil.ingest.pipeline import ChunkReport
+from vigil.ingest.files import files_under
+from vigil.ingest.pipeline import DETECTION_SOURCES, ChunkReport, IngestStatus
 from vigil.store.errors import StoreError
 from vigil.store.lake import Lake
 
 INGEST_WORDS = {"status", "formats", "serve"}
+RAW_SHOWN = 60
+"""Characters of a dead letter's raw record `vigil ingest status` shows."""
 
 
 def ingest_command(
@@ -44,6 +48,18 @@ def ingest_command(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Connectors YAML for `serve`.")
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            "-s",
+            help="`status`: list the dead letters of the sources whose name holds this "
+            "(`detect:` lists detection's late rows, left out otherwise).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="`status`: dead letters listed at most.")
+    ] = 10,
 ) -> None:
     """Import telemetry files into the lake; bad records become dead letters, never stop it."""
     if paths[0] in INGEST_WORDS and not Path(paths[0]).exists():
@@ -54,8 +70,10 @@ def ingest_command(
         elif paths[0] == "serve":
             _serve_connectors(data, config)
         else:
-            _print_ingest_status(data)
+            _print_ingest_status(data, source, limit)
         return
+    if source is not None:
+        raise fail("--source is for `vigil ingest status`")
     if format_name is not None and format_name not in parsers.names():
         raise fail(f"unknown format {format_name!r}; known: {', '.join(parsers.names())}")
     settings = settings_of(data)
@@ -159,11 +177,11 @@ def _ingest_paths(
 
 
 def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    if path.is_dir():
-        return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
-    raise fail(f"{path}: no such file or folder")
+    """Bytes on disk of the files an import of `path` reads: the progress bar's total."""
+    try:
+        return sum(file.stat().st_size for file in files_under(path))
+    except IngestError as error:
+        raise fail(str(error)) from error
 
 
 def _print_formats() -> None:
@@ -176,31 +194,87 @@ def _print_formats() -> None:
     out.print(table)
 
 
-def _print_ingest_status(data: Path) -> None:
+def _print_ingest_status(data: Path, source: str | None, limit: int) -> None:
     settings = settings_of(data)
     database = open_database(settings)
     try:
-        sources, letters = ingest_status(database)
+        status = ingest_status(database, limit, source)
     finally:
         database.close()
-    table = Table("source", "format", "records", "events", "rejected", "PANs masked", "last")
-    for row in sources:
+    out.print(_sources_table(status))
+    late = {
+        name: count
+        for name, count in sorted(status.dead_letters.items())
+        if name.startswith(DETECTION_SOURCES)
+    }
+    if late:
+        out.print(
+            Text(
+                f"Detection refused {sum(late.values()):,} late row(s), kept as dead letters: "
+                + ", ".join(f"{name} {count:,}" for name, count in late.items())
+                + f"; list them with --source {DETECTION_SOURCES}"
+            ),
+            soft_wrap=True,
+        )
+    matching = sum(
+        count
+        for name, count in status.dead_letters.items()
+        if (source in name if source is not None else not name.startswith(DETECTION_SOURCES))
+    )
+    if not status.letters:
+        out.print(f"No dead letters{'' if source is None else f' from a source like {source!r}'}.")
+        return
+    title = f"Latest dead letters ({len(status.letters):,} of {matching:,}"
+    title += ")" if source is None else f", sources like {source!r})"
+    recent = Table("at", "source", "position", "reason", "raw", title=title, title_justify="left")
+    for letter in status.letters:
+        recent.add_row(
+            letter.at.isoformat(timespec="seconds"),
+            Text(_printable(letter.source)),
+            Text(_printable(letter.position or "")),
+            Text(_printable(letter.reason)),
+            Text(_printable(letter.raw, RAW_SHOWN)),
+        )
+    out.print(recent)
+
+
+def _sources_table(status: IngestStatus) -> Table:
+    table = Table(
+        "source",
+        "format",
+        "records",
+        "events",
+        "rejected",
+        "dead letters",
+        "skipped",
+        "recoded",
+        "PANs masked",
+        "dropped",
+        "last",
+    )
+    for row in status.sources:
+        counts = (
+            row.records,
+            row.events,
+            row.rejected,
+            status.dead_letters.get(row.source, 0),
+            row.skipped,
+            row.recoded,
+            row.pans_masked,
+            row.dropped,
+        )
         table.add_row(
-            row.source,
-            row.format,
-            f"{row.records:,}",
-            f"{row.events:,}",
-            f"{row.rejected:,}",
-            f"{row.pans_masked:,}",
+            Text(_printable(row.source)),
+            Text(row.format),
+            *(f"{count:,}" for count in counts),
             row.last_at.isoformat(timespec="seconds"),
         )
-    out.print(table)
-    if letters:
-        recent = Table(
-            "source", "position", "reason", title="Latest dead letters", title_justify="left"
-        )
-        for letter in letters:
-            recent.add_row(letter.source, letter.position or "", letter.reason)
-        out.print(recent)
-    else:
-        out.print("No dead letters.")
+    return table
+
+
+def _printable(text: str, most: int | None = None) -> str:
+    """`text` on one line, control characters escaped (`\\n`, `\\x1b`), cut to `most`."""
+    shown = "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in text[: (most or len(text)) + 1]
+    )
+    return shown if most is None or len(shown) <= most else shown[: most - 1] + "…"

@@ -156,3 +156,33 @@ test("estate tiles: one link per store, grouped by region, saying in words what 
   assert.ok(tileText(stores[1]).endsWith("telemetry ok · no open incidents"));
   assert.equal(storeTile(stores[2]).getAttribute("class"), "tile tile-medium tile-health-unknown");
 });
+
+test("dead letters keep hostile sources, reasons and raw records as text", async () => {
+  const { letterParts, rawCell, sourceOptions } = await import(`${WEB}/pages/health.js`);
+  const letter = {
+    id: 7, at: "2026-11-21T04:02:00Z", source: `mqtt:${EVIL}`, position: "line 5",
+    reason: `zeek_conn: ${EVIL}`, raw: `card 4111 11** **** 1111 ${EVIL}`,
+  };
+  const [head, body] = letterParts([letter]);
+  assert.deepEqual(head.descendants().filter((el) => el.tagName === "th").map((el) => el.textContent),
+    ["Kept", "Source", "Position", "Reason", "Raw record"]);
+  const cells = body.descendants().filter((el) => el.tagName === "td");
+  assert.equal(cells.length, 5);
+  assert.equal(cells[1].textContent, letter.source);
+  assert.deepEqual(cells.slice(2).map((cell) => cell.textContent), ["line 5", letter.reason, letter.raw]);
+  assert.ok(!body.descendants().some((el) => el.tagName === "script"));
+  assert.ok(!body.outerHTML.includes("<script>"));
+  const long = rawCell("x".repeat(500) + EVIL);
+  assert.equal(long.tagName, "details");
+  assert.equal(long.children[0].textContent, `${"x".repeat(160)}…`);
+  assert.equal(long.children[1].textContent, "x".repeat(500) + EVIL);
+  const [, empty] = letterParts([], "No dead letters from this source.");
+  assert.equal(empty.textContent, "No dead letters from this source.");
+  const options = sourceOptions({ "http:ids": 2, "detect:network_activity": 9 }, "mqtt:gone");
+  assert.deepEqual(options.map((o) => [o.getAttribute("value"), o.textContent, o.hasAttribute("selected")]), [
+    ["", "All sources", false],
+    ["detect:network_activity", "detect:network_activity (9)", false],
+    ["http:ids", "http:ids (2)", false],
+    ["mqtt:gone", "mqtt:gone (0)", true],
+  ]);
+});

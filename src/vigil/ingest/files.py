@@ -12,8 +12,10 @@ content.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -35,6 +37,28 @@ def _open(path: Path) -> BinaryIO:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
+
+
+class _Reading:
+    """A file open for import: its content (a `.gz` file's decompressed), and how many of
+    its bytes on disk have been read, which is what the progress bar counts."""
+
+    def __init__(self, path: Path) -> None:
+        self.raw = path.open("rb")
+        self.content: io.BufferedIOBase = (
+            gzip.GzipFile(fileobj=self.raw, mode="rb") if path.suffix == ".gz" else self.raw
+        )
+        self._told = 0
+
+    def read_since(self) -> int:
+        """Bytes of the file as stored (compressed for `.gz`) read since the last call."""
+        position = self.raw.tell()
+        read, self._told = position - self._told, position
+        return read
+
+    def close(self) -> None:
+        self.content.close()
+        self.raw.close()
 
 
 def detect_format(path: Path) -> str:
@@ -109,6 +133,8 @@ def import_path(
             name = format_name or detect_format(file)
         except UnknownFormatError as error:
             report.unrecognised[str(file)] = str(error)
+            if progress is not None:
+                progress(file.stat().st_size)  # looked at and passed over: done with
             continue
         parser = parsers.get(name)()
         report.files[str(file)] = import_file(file, parser, ingestor, progress, chunk_bytes)
@@ -122,40 +148,46 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> ChunkReport:
-    """Import one file with one parser, chunk by chunk."""
+    """Import one file with one parser, chunk by chunk.
+
+    `progress` is called after each chunk is stored with the bytes of the file on disk
+    read for it (compressed bytes for `.gz`): the calls add up to the file's size.
+    """
     source = f"file:{path.resolve()}"
     total = ChunkReport(source, parser.name)
     unit = "line" if parser.framing == "line" else "record"
     first = 1
-    for offset, data in _chunks(path, parser, chunk_bytes):
-        framed = frame(data, parser.framing)
-        records = RawRecords(source, framed.text, first, unit)
-        first += len(records)
-        total.add(ingestor.ingest(records, parser, f"{source}@{offset}", framed.recoded))
+    for offset, data, read in _chunks(path, parser, chunk_bytes):
+        if data:
+            framed = frame(data, parser.framing)
+            records = RawRecords(source, framed.text, first, unit)
+            first += len(records)
+            total.add(ingestor.ingest(records, parser, f"{source}@{offset}", framed.recoded))
         if progress is not None:
-            progress(len(data))
+            progress(read)
     return total
 
 
-def _chunks(path: Path, parser: Parser, chunk_bytes: int) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, whole records) of a file, chunk by chunk."""
+def _chunks(path: Path, parser: Parser, chunk_bytes: int) -> Iterator[tuple[int, bytes, int]]:
+    """(byte offset in the content, whole records, bytes of the file read since the last
+    chunk), chunk by chunk. The last chunk may hold no records, only the last bytes read."""
     try:
-        handle = _open(path)
+        reading = _Reading(path)
     except OSError as error:
         raise IngestError(f"cannot read {path}: {error.strerror or error}") from error
-    with handle:
+    with closing(reading):
         if parser.framing == "document":
-            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+            data = reading.content.read(MAX_DOCUMENT_BYTES + 1)
             if len(data) > MAX_DOCUMENT_BYTES:
                 raise IngestError(f"{path}: a document over {MAX_DOCUMENT_BYTES:,} bytes")
-            yield 0, data
+            yield 0, data, reading.read_since()
             return
         offset, carry = 0, b""
         while True:
-            block = handle.read(chunk_bytes)
+            block = reading.content.read(chunk_bytes)
             whole, carry = whole_records(carry + block, parser.framing, final=not block)
-            if whole:
-                yield offset, whole
+            if whole or not block:
+                yield offset, whole, reading.read_since()
                 offset += len(whole)
             if not block:
                 return

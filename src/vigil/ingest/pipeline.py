@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyarrow as pa
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from vigil.events import EventBatch, OcsfEvent, short_name
@@ -190,13 +190,35 @@ def _merge(event_class: type[OcsfEvent], batches: list[EventBatch]) -> EventBatc
     return EventBatch(event_class, pa.concat_tables([batch.table for batch in batches]))
 
 
-def ingest_status(
-    database: Database, latest: int = 10
-) -> tuple[list[IngestSource], list[DeadLetter]]:
-    """Totals per source (busiest first) and the newest dead letters."""
+DETECTION_SOURCES = "detect:"
+"""Dead letters whose source starts so are detection's late rows (`vigil.detect.live`), not
+records ingest could not parse."""
+
+
+@dataclass(frozen=True)
+class IngestStatus:
+    """What `vigil ingest status` shows."""
+
+    sources: list[IngestSource]
+    """Totals per source, busiest first."""
+    letters: list[DeadLetter]
+    """The newest dead letters asked for, newest first."""
+    dead_letters: dict[str, int]
+    """Dead letters kept per source, detection's late rows (`detect:*`) included."""
+
+
+def ingest_status(database: Database, latest: int = 10, source: str | None = None) -> IngestStatus:
+    """Totals per source and the newest `latest` dead letters: of the sources whose name
+    holds `source`, or without it ingest's only (detection's late rows would crowd them out).
+    """
+    query = select(DeadLetter)
+    if source is None:
+        query = query.where(DeadLetter.source.not_like(f"{DETECTION_SOURCES}%"))
+    else:
+        query = query.where(DeadLetter.source.contains(source, autoescape=True))
+    counts = select(DeadLetter.source, func.count()).group_by(DeadLetter.source)
     with database.session() as session:
         sources = list(session.scalars(select(IngestSource).order_by(IngestSource.records.desc())))
-        letters = list(
-            session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(latest))
-        )
-    return sources, letters
+        letters = list(session.scalars(query.order_by(DeadLetter.id.desc()).limit(latest)))
+        dead_letters = {str(name): int(count) for name, count in session.execute(counts)}
+    return IngestStatus(sources, letters, dead_letters)

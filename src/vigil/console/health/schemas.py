@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vigil.console.health.types import Health
+from vigil.console.health.types import DeadLetterEntry, DeadLetterPage, Health
 
 
 class Model(BaseModel):
@@ -60,4 +60,35 @@ class HealthRead(Model):
             workers=[
                 WorkerRead(name=w.name, status=w.status, detail=w.detail) for w in health.workers
             ],
+        )
+
+
+class DeadLetterRead(Model):
+    id: int = Field(description="Increasing; pass the last one read as `before` for older ones.")
+    at: datetime = Field(description="When it was kept.")
+    source: str = Field(description="The source it came from (`detect:*`: a late row).")
+    position: str | None = Field(description="Where in the source: `line 5`, `message 3`, ….")
+    reason: str = Field(description="Why it was refused, prefixed with the parser's name.")
+    raw: str = Field(description="The record as received; card numbers are masked.")
+
+    @classmethod
+    def of(cls, item: DeadLetterEntry) -> DeadLetterRead:
+        return cls(
+            id=item.id,
+            at=item.at,
+            source=item.source,
+            position=item.position,
+            reason=item.reason,
+            raw=item.raw,
+        )
+
+
+class DeadLetterPageRead(Model):
+    items: list[DeadLetterRead] = Field(description="Newest first.")
+    next_before: int | None = Field(description="`before` for the next page; null at the end.")
+
+    @classmethod
+    def of(cls, page: DeadLetterPage) -> DeadLetterPageRead:
+        return cls(
+            items=[DeadLetterRead.of(item) for item in page.items], next_before=page.next_before
         )

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from vigil.console.health.types import Health, SourceHealth, WorkerHealth
+from vigil.console.health.types import (
+    DeadLetterEntry,
+    DeadLetterPage,
+    Health,
+    SourceHealth,
+    WorkerHealth,
+)
 from vigil.console.state import Console
 from vigil.correlate.codec import utc
 from vigil.respond.approvals import ApprovalStatus
@@ -14,6 +20,9 @@ from vigil.respond.playbooks import load_playbooks
 from vigil.respond.store import ResponseStore
 from vigil.store.database import Database
 from vigil.store.models import DeadLetter, IngestSource
+
+MAX_LETTERS = 200
+"""Dead letters one page holds at most (a raw record is up to 64 KiB)."""
 
 
 def health(console: Console) -> Health:
@@ -35,6 +44,32 @@ def health(console: Console) -> Health:
         for row in rows
     )
     return Health(sources, sum(letters.values()), letters, _workers(console))
+
+
+def dead_letters(
+    database: Database, source: str | None, before: int | None, limit: int
+) -> DeadLetterPage:
+    """Up to `limit` dead letters older than `before` (an id), newest first, of one
+    `source` or of all; a keyset page, so letters added meanwhile shift nothing."""
+    query = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit + 1)
+    if source is not None:
+        query = query.where(DeadLetter.source == source)
+    if before is not None:
+        query = query.where(DeadLetter.id < before)
+    with database.session() as session:
+        rows = list(session.scalars(query))
+    items = tuple(
+        DeadLetterEntry(
+            id=row.id,
+            at=utc(row.at),
+            source=row.source,
+            position=row.position,
+            reason=row.reason,
+            raw=row.raw,
+        )
+        for row in rows[:limit]
+    )
+    return DeadLetterPage(items, items[-1].id if len(rows) > limit else None)
 
 
 def _workers(console: Console) -> tuple[WorkerHealth, ...]:

@@ -32,3 +32,24 @@ class Health:
     dead_letters_total: int
     dead_letters_by_source: dict[str, int]
     workers: tuple[WorkerHealth, ...]
+
+
+@dataclass(frozen=True)
+class DeadLetterEntry:
+    """A record ingest could not parse (or a row detection refused as late), as kept."""
+
+    id: int
+    """Increasing: newer letters have higher ids; the page cursor."""
+    at: datetime
+    source: str
+    position: str | None
+    reason: str
+    raw: str
+    """The record as received, card numbers already masked (ingest masks before storing)."""
+
+
+@dataclass(frozen=True)
+class DeadLetterPage:
+    items: tuple[DeadLetterEntry, ...]
+    next_before: int | None
+    """Pass as `before` for the next (older) page; None when this page reached the oldest."""

@@ -1,9 +1,11 @@
 // Health: ingest per source (with a rate from the last two readings), dead letters,
-// lag and workers. Refreshes every 10 s.
+// lag and workers. Refreshes every 10 s. Below, the dead letters themselves (newest
+// first, per source, page by page) for analysts with every store in scope; they load
+// when asked, not with the timer, since each read of raw records is audited.
 
-import { get } from "../api.js";
+import { get, withQuery } from "../api.js";
 import { bar } from "../badges.js";
-import { byId, fill, h, notify } from "../dom.js";
+import { byId, can, currentUser, fill, h, notify } from "../dom.js";
 import { ago, duration, number, time, words } from "../format.js";
 import { tableParts } from "../tables.js";
 
@@ -42,6 +44,40 @@ function sourceCell(source) {
 
 const LAG_WORDS = { ok: "OK", lagging: "Lagging", stale: "Stale" };
 const state = { last: null, at: 0 };
+const LETTERS_PAGE = 50;
+const RAW_SHOWN = 160;
+const letters = { items: [], before: null };
+
+/** A raw record as text: up to RAW_SHOWN characters, the whole record behind a summary. */
+export function rawCell(raw) {
+  const text = String(raw ?? "");
+  if (text.length <= RAW_SHOWN) return h("code", { class: "code break" }, text);
+  return h("details", {},
+    h("summary", { class: "code break" }, `${text.slice(0, RAW_SHOWN)}…`),
+    h("pre", { class: "prose code break" }, text));
+}
+
+/** The dead letters table: when kept, the source, where in it, why, and the raw record. */
+export function letterParts(items, empty = "No dead letters.") {
+  return tableParts(["Kept", "Source", "Position", "Reason", "Raw record"], items, {
+    cell: (name, _v, row) => ({
+      Kept: time(row.at), Source: sourceCell(row.source), Position: row.position ?? "–",
+      Reason: h("span", { class: "break" }, row.reason), "Raw record": rawCell(row.raw),
+    })[name],
+    empty,
+  });
+}
+
+/** The source filter's options: every source with dead letters, most first, `selected` kept. */
+export function sourceOptions(bySource, selected) {
+  const entries = Object.entries(bySource ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  if (selected && !entries.some(([source]) => source === selected)) entries.push([selected, 0]);
+  return [
+    h("option", { value: "", selected: !selected }, "All sources"),
+    ...entries.map(([source, count]) =>
+      h("option", { value: source, selected: source === selected }, `${sourceName(source)} (${number(count)})`)),
+  ];
+}
 
 function show(health, perSecond) {
   fill(byId("health-sources"), tableParts(
@@ -59,6 +95,8 @@ function show(health, perSecond) {
   byId("health-dead-total").textContent = `${number(dead.total)} in all`;
   const entries = Object.entries(dead.by_source ?? {}).sort((a, b) => b[1] - a[1]);
   const top = Math.max(1, ...entries.map(([, n]) => n));
+  const picker = byId("health-letters-source");
+  fill(picker, sourceOptions(dead.by_source, picker.value));
   fill(byId("health-dead"), tableParts(["Source", "Dead letters"], entries, {
     cell: (name, _v, [source, count]) => (name === "Source" ? sourceCell(source) : bar(count, top, number(count))),
     empty: "No dead letters.",
@@ -84,7 +122,38 @@ async function load() {
   }
 }
 
+function letterNote(text) {
+  const note = byId("health-letters-note");
+  note.hidden = !text;
+  note.textContent = text ?? "";
+}
+
+async function loadLetters(more = false) {
+  const source = byId("health-letters-source").value;
+  try {
+    const page = await get(withQuery("/api/health/dead-letters", {
+      source, before: more ? letters.before : null, limit: LETTERS_PAGE,
+    }));
+    letters.items = more ? [...letters.items, ...page.items] : page.items;
+    letters.before = page.next_before;
+    letterNote(null);
+    fill(byId("health-letters"), letterParts(letters.items, source ? "No dead letters from this source." : "No dead letters."));
+    byId("health-letters-more").hidden = letters.before === null;
+  } catch (error) {
+    if (error.status !== 403) notify(`Could not load dead letters: ${error.message}`, "error");
+    else letterNote(`Reading dead letters is not allowed: ${error.message}.`);
+  }
+}
+
 export function start() {
   load();
   setInterval(load, 10000);
+  if (!can(currentUser(), "analyst")) {
+    letterNote("Reading dead letters needs the analyst role and every store in scope.");
+    return;
+  }
+  loadLetters();
+  byId("health-letters-source").addEventListener("change", () => loadLetters());
+  byId("health-letters-refresh").addEventListener("click", () => loadLetters());
+  byId("health-letters-more").addEventListener("click", () => loadLetters(true));
 }
