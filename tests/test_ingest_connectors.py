@@ -18,19 +18,22 @@ from typing import Any
 
 import polars as pl
 import pytest
+from sqlalchemy import select
 
 from ingest_helpers import WAIT, count, dead_letters, needs, running, wait_for
 from vigil.ingest.connectors import Batcher, base
 from vigil.ingest.connectors.http import HttpConfig, HttpEndpoint
 from vigil.ingest.connectors.mqtt import MqttConfig, MqttSubscriber, record_of
 from vigil.ingest.connectors.syslog import SyslogConfig, SyslogListener, TcpFrames, syslog_header
+from vigil.ingest.connectors.tail import TailConfig, TailConnector
 from vigil.ingest.parsers import parsers
 from vigil.ingest.pipeline import ChunkReport, Ingestor
-from vigil.ingest.serve import ConnectorConfigError, load_connectors
+from vigil.ingest.serve import ConnectorConfigError, load_connectors, serve, summary
 from vigil.ingest.types import RawRecords
 from vigil.store.database import Database, sqlite_url
 from vigil.store.errors import StoreError
 from vigil.store.lake import Lake
+from vigil.store.models import IngestSource
 
 EVE = (
     '{"timestamp":"2026-11-23T08:00:03.106222+0000","flow_id":%d,"event_type":"alert",'
@@ -45,6 +48,11 @@ HEARTBEAT = {
     "ip": "10.0.12.14",
     "uptime_s": 2946472,
 }
+
+
+def sources(ingestor: Ingestor) -> dict[str, IngestSource]:
+    with ingestor.database.session() as session:
+        return {row.source: row for row in session.scalars(select(IngestSource))}
 
 
 @pytest.fixture
@@ -145,6 +153,66 @@ def test_syslog_tcp_survives_bad_frames_and_latin1(ingestor: Ingestor) -> None:
         assert wait_for(lambda: len(dead_letters(ingestor)) == 1)
     assert dead_letters(ingestor)[0].raw == "77x garbage"
     assert listener.batchers[0].report.recoded == 1
+    row = sources(ingestor)["syslog:ids"]
+    assert (row.records, row.recoded, row.dropped) == (3, 1, 1)  # the 5000-byte frame
+
+
+def send_udp(port: int, *messages: bytes) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        for message in messages:
+            client.sendto(message, ("127.0.0.1", port))
+
+
+@needs("logger")
+def test_udp_drops_while_behind_are_counted_in_the_database(
+    ingestor: Ingestor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One datagram in storage, one queued, then three dropped: all five accounted for."""
+    slow = SlowIngestor(ingestor)
+    config = SyslogConfig(
+        type="syslog", name="ids", format="suricata_eve", transport="udp", host="127.0.0.1",
+        port=0, payload="body", batch_records=1, queue_chunks=1,
+    )  # fmt: skip
+    try:
+        listener = SyslogListener(config, slow)
+        with running(listener):
+            command = ["logger", "--server", "127.0.0.1", "--port", str(listener.port), "--udp"]
+            command += ["--rfc5424", "-t", "suricata"]
+            subprocess.run([*command, EVE % 1], check=True, timeout=WAIT)
+            assert slow.entered.wait(WAIT)
+            subprocess.run([*command, EVE % 2], check=True, timeout=WAIT)
+            assert wait_for(lambda: listener.batcher.full)
+            for flow in range(3, 6):
+                subprocess.run([*command, EVE % flow], check=True, timeout=WAIT)
+            assert wait_for(lambda: listener.dropped == 3)
+            slow.release.set()
+            assert wait_for(lambda: count(ingestor.lake, "detection_finding") == 2)
+    finally:
+        slow.release.set()
+    row = sources(ingestor)["syslog:ids"]
+    assert (row.records, row.dropped) == (2, 3)
+    assert listener.batcher.report.dropped == 3
+    assert "pipeline behind, 1 datagram(s) dropped so far" in caplog.text
+
+
+def test_oversized_udp_datagrams_are_logged_and_counted(
+    ingestor: Ingestor, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = SyslogConfig(
+        type="syslog", name="ids", format="suricata_eve", transport="udp", host="127.0.0.1",
+        port=0, payload="body", max_message_bytes=480,
+    )  # fmt: skip
+    good = f"<134>1 2026-11-23T08:00:03Z ids suricata - - - {EVE % 1}".encode()
+    listener = SyslogListener(config, ingestor)
+    with running(listener):
+        send_udp(listener.port or 0, good + b" " * (481 - len(good)), good, good + b" " * 600)
+        assert wait_for(lambda: count(ingestor.lake, "detection_finding") == 1)
+        assert wait_for(lambda: listener.oversized == 2)
+    row = sources(ingestor)["syslog:ids"]
+    assert (row.records, row.dropped) == (1, 2)
+    assert "skipped a 481-byte datagram (over the limit); 1 so far" in caplog.text
 
 
 # --- HTTP -----------------------------------------------------------------------------
@@ -189,23 +257,29 @@ def tokens(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @needs("curl")
 @pytest.mark.usefixtures("tokens")
-def test_curl_posts_ndjson_json_and_gzip(ingestor: Ingestor) -> None:
-    ndjson = "\n".join(EVE % i for i in range(4)).encode() + b"\n"
+def test_curl_is_answered_once_its_records_are_stored(ingestor: Ingestor) -> None:
+    """Each answer comes after the lake and the database hold the body: no waiting here."""
+    ndjson = "\n".join([*(EVE % i for i in range(4)), "not json at all"]).encode() + b"\n"
     array = ("[" + ",".join(EVE % i for i in range(10, 12)) + "]").encode()
     auth = ("-H", "Authorization: Bearer s3cret-ids")
-    with running(HttpEndpoint(http_config(), ingestor)) as endpoint:
+    with running(HttpEndpoint(http_config(batch_seconds=0.2), ingestor)) as endpoint:
         url = f"http://127.0.0.1:{endpoint.port}"
-        assert curl(f"{url}/ingest/ids", *auth, data=ndjson)[::2] == (202, {"accepted": 4})
+        answer = curl(f"{url}/ingest/ids", *auth, data=ndjson)
+        assert answer[::2] == (200, {"stored": 5, "rejected": 1})
+        assert count(ingestor.lake, "detection_finding") == 4
+        assert [letter.raw for letter in dead_letters(ingestor)] == ["not json at all"]
+        assert sources(ingestor)["http:ids"].records == 5
         json_type = ("-H", "Content-Type: application/json")
-        assert curl(f"{url}/ingest/ids", *auth, *json_type, data=array)[::2] == (
-            202,
-            {"accepted": 2},
-        )
+        answer = curl(f"{url}/ingest/ids", *auth, *json_type, data=array)
+        assert answer[::2] == (200, {"stored": 2, "rejected": 0})
+        assert count(ingestor.lake, "detection_finding") == 6
         gzip_args = ("-H", "Content-Encoding: gzip", "-H", "X-Vigil-Source: ids")
         answer = curl(f"{url}/ingest", *auth, *gzip_args, data=gzip.compress(ndjson))
-        assert answer[::2] == (202, {"accepted": 4})
-        assert curl(f"{url}/ingest/open", data=(EVE % 99).encode())[0] == 202
-        assert wait_for(lambda: count(ingestor.lake, "detection_finding") == 11)
+        assert answer[::2] == (200, {"stored": 5, "rejected": 1})
+        assert count(ingestor.lake, "detection_finding") == 10
+        assert curl(f"{url}/ingest/open", data=(EVE % 99).encode())[0] == 200
+        assert count(ingestor.lake, "detection_finding") == 11
+        assert curl(f"{url}/ingest/open", data=b"\n\n")[::2] == (200, {"stored": 0, "rejected": 0})
 
 
 @needs("curl")
@@ -253,33 +327,91 @@ class SlowIngestor(Ingestor):
 
     def __init__(self, inner: Ingestor) -> None:
         super().__init__(inner.lake, inner.database)
+        self.entered = threading.Event()
         self.release = threading.Event()
 
     def ingest(self, records: RawRecords, *args: Any, **kwargs: Any) -> ChunkReport:
+        self.entered.set()
         self.release.wait(WAIT)
         return super().ingest(records, *args, **kwargs)
 
 
+def curl_later(url: str, data: bytes) -> subprocess.Popen[bytes]:
+    """curl POSTing in the background; `answer_of` reads its answer."""
+    command = ["curl", "-sS", "-i", "-X", "POST", "--data-binary", data.decode(), url]
+    return subprocess.Popen(command, stdout=subprocess.PIPE)
+
+
+def answer_of(process: subprocess.Popen[bytes]) -> tuple[int, Any]:
+    try:
+        out, _ = process.communicate(timeout=WAIT)
+    finally:
+        process.kill()  # no-op once it has exited
+    assert process.returncode == 0
+    head, _, body = out.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
 @needs("curl")
 def test_curl_gets_429_with_retry_after_when_behind(ingestor: Ingestor) -> None:
+    """A waits in storage, B fills the queue, C is refused; A and B are answered once stored."""
     slow = SlowIngestor(ingestor)
     config = http_config(sources=[{"name": "open"}], queue_chunks=1, batch_records=1)
     try:
         with running(HttpEndpoint(config, slow)) as endpoint:
             url = f"http://127.0.0.1:{endpoint.port}/ingest/open"
-            statuses = []
-            for flow in range(6):
-                status, headers, _ = curl(url, data=(EVE % flow).encode())
-                statuses.append(status)
-                if status == 429:
-                    assert headers["retry-after"] == "1"
-                    break
-            assert statuses[-1] == 429
+            first = curl_later(url, (EVE % 1).encode())
+            assert slow.entered.wait(WAIT)
+            second = curl_later(url, (EVE % 2).encode())
+            assert wait_for(lambda: endpoint.batchers[0].full)
+            status, headers, answer = curl(url, data=(EVE % 3).encode())
+            assert (status, headers["retry-after"]) == (429, "1")
+            assert "behind" in answer["error"]
+            assert first.poll() is None  # not answered while its record is not stored
+            assert count(ingestor.lake, "detection_finding") == 0
             slow.release.set()
-            accepted = statuses.count(202)
-            assert wait_for(lambda: count(ingestor.lake, "detection_finding") == accepted)
+            assert answer_of(first) == (200, {"stored": 1, "rejected": 0})
+            assert answer_of(second) == (200, {"stored": 1, "rejected": 0})
+            assert count(ingestor.lake, "detection_finding") == 2
+        flows = ingestor.lake.query("SELECT count(*) FROM detection_finding").rows
+        assert flows == [(2,)]  # the refused body was not kept
     finally:
         slow.release.set()
+
+
+class OutageError(Exception):
+    """A storage fault after the lake write (as a database outage would be)."""
+
+
+@needs("curl")
+def test_curl_gets_503_when_storage_fails_and_nothing_is_kept(tmp_path: Path) -> None:
+    """The lake files of the failed attempt are removed: the resend is stored once."""
+    outages = [1]
+
+    def observe(batch: object) -> None:  # runs after the lake write, before the commit
+        if outages[0]:
+            outages[0] -= 1
+            raise OutageError
+
+    database = Database.open(sqlite_url(tmp_path))
+    ingestor = Ingestor(Lake(tmp_path / "lake"), database, observe=observe)
+    body = ("\n".join(EVE % i for i in range(3)) + "\nnot json").encode()
+    try:
+        with running(HttpEndpoint(http_config(sources=[{"name": "open"}]), ingestor)) as endpoint:
+            url = f"http://127.0.0.1:{endpoint.port}/ingest/open"
+            status, headers, answer = curl(url, data=body)
+            assert (status, headers["retry-after"]) == (503, "1")
+            assert "send them again" in answer["error"]
+            assert outages == [0]
+            assert list(ingestor.lake.files()) == []
+            assert dead_letters(ingestor) == []
+            assert "http:open" not in sources(ingestor)
+            assert curl(url, data=body)[::2] == (200, {"stored": 4, "rejected": 1})
+            assert count(ingestor.lake, "detection_finding") == 3
+            assert len(dead_letters(ingestor)) == 1
+            assert sources(ingestor)["http:open"].records == 4
+    finally:
+        database.close()
 
 
 # --- MQTT -----------------------------------------------------------------------------
@@ -323,6 +455,105 @@ def test_mosquitto_pub_lands_in_lake(ingestor: Ingestor) -> None:
     stores = ingestor.lake.query('SELECT DISTINCT "store.uid" FROM inventory_info').rows
     assert stores == [(run,)]
     assert topic in dead_letters(ingestor)[0].raw
+
+
+class FailingIngestor(Ingestor):
+    """Every chunk fails, as while the database is down; counts the attempts."""
+
+    def __init__(self, inner: Ingestor) -> None:
+        super().__init__(inner.lake, inner.database)
+        self.attempts = 0
+
+    def ingest(self, records: RawRecords, *args: Any, **kwargs: Any) -> ChunkReport:
+        self.attempts += 1
+        raise StoreError("database is down")
+
+
+@pytest.mark.mqtt
+@needs("mosquitto_pub")
+def test_mqtt_acknowledges_only_what_is_stored(
+    ingestor: Ingestor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message whose storage failed is not acknowledged: the broker sends it again on the
+    next connection of the session, and once stored and acknowledged it comes no more."""
+    monkeypatch.setattr(base, "RETRY_FIRST", 0.01)
+    run = uuid.uuid4().hex[:8]
+    config = MqttConfig(
+        type="mqtt", name="iot", format="iot_mqtt", topics=[f"stores/{run}/iot/+/telemetry"],
+        client_id=f"vigil-test-{run}", clean_session=False, batch_seconds=0.05,
+    )  # fmt: skip
+    pub = ["mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-q", "1", "-m"]
+    payload = json.dumps(HEARTBEAT)
+
+    def publish(device: str) -> None:
+        topic = f"stores/{run}/iot/{device}/telemetry"
+        subprocess.run([*pub, payload, "-t", topic], check=True, timeout=WAIT)
+
+    def stored(device: str) -> int:
+        if not count(ingestor.lake, "inventory_info"):
+            return 0
+        sql = f"SELECT count(*) FROM inventory_info WHERE \"device.uid\" = '{device}'"
+        value = ingestor.lake.query(sql).rows[0][0]
+        assert isinstance(value, int)
+        return value
+
+    failing = FailingIngestor(ingestor)
+    try:
+        subscriber = MqttSubscriber(config, failing)
+        with running(subscriber):
+            publish("cam-01")
+            assert wait_for(lambda: failing.attempts >= 3)
+            assert subscriber.unacked == 1
+        assert count(ingestor.lake, "inventory_info") == 0
+        subscriber = MqttSubscriber(config, ingestor)
+        with running(subscriber):
+            assert wait_for(lambda: stored("cam-01") == 1)  # sent again: it was never acked
+            assert wait_for(lambda: subscriber.unacked == 0)
+        with running(MqttSubscriber(config, ingestor)):
+            publish("cam-02")  # a redelivery of cam-01 would come before it
+            assert wait_for(lambda: stored("cam-02") == 1)
+        assert stored("cam-01") == 1
+    finally:
+        clean = config.model_copy(update={"clean_session": True})
+        with running(MqttSubscriber(clean, ingestor)):
+            pass  # the broker forgets the test's session
+
+
+def test_serve_summary_counts_the_tailed_files_and_drops(
+    ingestor: Ingestor, tmp_path: Path
+) -> None:
+    golden = Path(__file__).parent / "golden" / "ingest" / "zeek_conn" / "input"
+    log = tmp_path / "conn.log"
+    log.write_bytes(golden.read_bytes())
+    config = TailConfig(
+        type="tail", name="zeek", format="zeek_conn", paths=[str(log)], poll_seconds=0.05,
+        idle_seconds=0.05,
+    )  # fmt: skip
+    tail = TailConnector(config, ingestor, data_dir=tmp_path)
+    syslog = SyslogListener(
+        SyslogConfig(type="syslog", name="fw", format="firewall", host="127.0.0.1", port=0),
+        ingestor,
+    )
+    syslog.batcher.drop(2)
+    summaries: list[str] = []
+
+    async def scenario() -> list[ChunkReport]:
+        stop = asyncio.Event()
+        serving = asyncio.create_task(
+            serve([tail, syslog], stop, lambda reports: summaries.append(summary(reports)), 0.05)
+        )
+        while not any(f"tail:{log}" in line for line in summaries):
+            await asyncio.sleep(0.05)
+        stop.set()
+        return await serving
+
+    reports = asyncio.run(asyncio.wait_for(scenario(), WAIT))
+    expected = sources(ingestor)[f"tail:{log}"]
+    assert expected.records > 0
+    final = summary(reports)
+    assert f"tail:{log} {expected.records:,} records, {expected.events:,} events" in final
+    assert "syslog:fw 0 records, 0 events, 0 rejected, 2 dropped" in final
+    assert sources(ingestor)["syslog:fw"].dropped == 2
 
 
 # --- storage faults, configuration ------------------------------------------------------

@@ -10,6 +10,8 @@ source, position and reason.
 
 from __future__ import annotations
 
+import socket
+import ssl
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from ingest_helpers import WAIT, count, dead_letters, needs, running, wait_for
 from vigil.estate import parse_estate
@@ -227,3 +230,61 @@ def test_logger_sends_cef_and_fortigate_to_one_listener(
     assert letter.raw.endswith(f" {TRUNCATED}")
     report = listener.batchers[0].report
     assert (report.records, report.rejected, report.events) == (3, 1, {"network_activity": 2})
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by `openssl`."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=WAIT,
+    )  # fmt: skip
+    return cert, key
+
+
+@needs("openssl")
+def test_syslog_over_tls_is_received_and_stored(
+    ingestor: Ingestor, certificate: tuple[Path, Path]
+) -> None:
+    """RFC 5425: octet-counted messages in a TLS stream; the client checks the certificate."""
+    cert, key = certificate
+    config = SyslogConfig(
+        type="syslog", name="fw-tls", format="firewall", transport="tcp", host="127.0.0.1",
+        port=0, tls_cert=cert, tls_key=key, batch_seconds=0.05,
+    )  # fmt: skip
+    messages = [
+        f"<189>1 2026-11-23T08:03:10Z s001-fw-01 fw - - - {CEF}".encode(),
+        f"<189>Nov 23 08:00:03 s001-fw-01 fw: {FORTIGATE}".encode(),
+        f"<189>1 2026-11-23T08:03:10Z s001-fw-01 fw - - - {TRUNCATED}".encode(),
+    ]
+    context = ssl.create_default_context(cafile=str(cert))
+    with running(SyslogListener(config, ingestor)) as listener:
+        with (
+            socket.create_connection(("127.0.0.1", listener.port)) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as client,
+        ):
+            client.sendall(b"".join(b"%d %s" % (len(m), m) for m in messages))
+        assert wait_for(lambda: count(ingestor.lake, "network_activity") == 2)
+        assert wait_for(lambda: len(dead_letters(ingestor)) == 1)
+        with socket.create_connection(("127.0.0.1", listener.port)) as plain:
+            plain.sendall(b"%d %s" % (len(messages[0]), messages[0]))  # not TLS: refused
+    assert stored_events(ingestor.lake) == [EXPECTED_CEF, EXPECTED_FORTIGATE]
+    assert dead_letters(ingestor)[0].position == "message 3"
+    assert count(ingestor.lake, "network_activity") == 2
+
+
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        ({"transport": "udp", "tls_cert": "c.pem", "tls_key": "k.pem"}, "TLS needs transport: tcp"),
+        ({"transport": "tcp", "tls_cert": "c.pem"}, "give both tls_cert and tls_key"),
+        ({"transport": "tcp", "tls_key": "k.pem"}, "give both tls_cert and tls_key"),
+    ],
+    ids=["udp", "cert-only", "key-only"],
+)
+def test_tls_config_needs_tcp_and_both_files(values: dict[str, str], error: str) -> None:
+    with pytest.raises(ValidationError, match=error):
+        SyslogConfig.model_validate({"type": "syslog", "name": "fw", "format": "firewall"} | values)

@@ -33,14 +33,17 @@ from vigil.store.models import DeadLetter, IngestSource
 logger = logging.getLogger(__name__)
 
 Enrich = Callable[[EventBatch], EventBatch]
+"""Adds context to a batch (store, asset, segment, identity, country); see `vigil.ingest.enrich`."""
 Observe = Callable[[EventBatch], None]
 """Called with every stored batch (enriched), in order, one call at a time: live detection."""
-"""Adds context to a batch (store, asset, segment, identity, country); see `vigil.ingest.enrich`."""
 
 
 @dataclass
 class ChunkReport:
-    """What one chunk gave: events per class, rejected, skipped, PANs masked."""
+    """What one chunk gave: events per class, rejected, skipped, PANs masked, dropped.
+
+    Also a running total (`add`); `rejected_at` is one chunk's own and is not summed.
+    """
 
     source: str
     format: str
@@ -50,6 +53,10 @@ class ChunkReport:
     skipped: int = 0
     pans_masked: int = 0
     recoded: int = 0
+    dropped: int = 0
+    """Records a connector lost before parsing (UDP while behind, over the size limit)."""
+    rejected_at: list[int] = field(default_factory=list)
+    """Indices in the chunk of its rejected records (a connector tells each sender its own)."""
 
     @property
     def total_events(self) -> int:
@@ -63,6 +70,7 @@ class ChunkReport:
         self.skipped += other.skipped
         self.pans_masked += other.pans_masked
         self.recoded += other.recoded
+        self.dropped += other.dropped
 
 
 class Ingestor:
@@ -105,6 +113,7 @@ class Ingestor:
             skipped=result.skipped,
             pans_masked=masked,
             recoded=recoded,
+            rejected_at=[item.index for item in result.rejected],
         )
         with self._lock:
             for event_class, batches in by_class.items():
@@ -126,6 +135,11 @@ class Ingestor:
                 len(records),
             )
         return report
+
+    def count_dropped(self, source: str, format_name: str, count: int) -> None:
+        """Add records a connector lost before parsing to the source's `dropped` total."""
+        with self.database.session() as session:
+            self._count(session, ChunkReport(source, format_name, dropped=count))
 
     def _dead_letters(
         self,
@@ -181,6 +195,7 @@ class Ingestor:
         row.skipped += report.skipped
         row.pans_masked += report.pans_masked
         row.recoded += report.recoded
+        row.dropped += report.dropped
         row.last_at = now
 
 

@@ -101,7 +101,7 @@ async def serve(
     tasks = [asyncio.create_task(connector.run(stop)) for connector in running]
 
     def counts() -> list[ChunkReport]:
-        return [b.report for connector in running for b in connector.batchers]
+        return [report for connector in running for report in connector.reports()]
 
     stopper = asyncio.create_task(stop.wait())
     while True:
@@ -143,9 +143,14 @@ def serve_forever(
 
 
 def summary(reports: Sequence[ChunkReport]) -> str:
-    """One line of per-source counts: `syslog:fw 1,204 records, 1,200 events, 4 rejected`."""
+    """One line of per-source counts: `syslog:fw 1,204 records, 1,200 events, 4 rejected`.
+
+    Records dropped before parsing (syslog over UDP while behind, over the size
+    limit) are added when there are any: `, 3 dropped`.
+    """
     parts = [
         f"{r.source} {r.records:,} records, {r.total_events:,} events, {r.rejected:,} rejected"
+        + (f", {r.dropped:,} dropped" if r.dropped else "")
         for r in reports
     ]
     return "; ".join(parts) or "no sources"

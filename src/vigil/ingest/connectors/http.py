@@ -16,9 +16,26 @@ gzip` is undone with the size limit applied to the inflated bytes too.
 Tokens: each source's token is read at start-up from the environment variable
 that `token_env` names (never from the YAML) and compared in constant time. No
 token: 401; a token of another source: 403. A source without `token_env` is open
-(for a trusted network only). Answers: 202 `{"accepted": N}`; 400 bad gzip or
-JSON; 404 unknown source; 413 body too large; 429 with `Retry-After` while the
-pipeline is behind (nothing of that body was taken: send it again).
+(for a trusted network only).
+
+Answers: 200 `{"stored": N, "rejected": M}`, sent only once the body's N records
+are stored: the chunk holding them is written to the lake and its dead letters
+and counts committed to the database (`Batcher.promise`). M of them could not be
+parsed and are kept as dead letters (`vigil ingest status`), not lost, so they
+are not to be sent again. 200 and not 202 because the request is done, not
+queued; not 201 because no resource is created for the sender to fetch. A body
+is cut into a chunk as soon as the source's batcher is idle, so an answer takes
+as long as storing it (and, under load, the chunk being stored before it).
+Errors: 400 bad gzip or JSON; 404 unknown source; 413 body too large; 429 with
+`Retry-After` while the pipeline is behind, and 503 with `Retry-After` when the
+chunk holding the body could not be stored (database down, disk full). After a
+429 or a 503 nothing of that body is kept: what a failed attempt wrote to the
+lake is removed, its database transaction rolled back, and the chunk is not
+retried here (a resend arrives under a new batch id, so retrying as well would
+store it twice), so the sender sends it again. Resending after any other failure
+(a lost answer, the connection cut, `vigil ingest serve` killed before it
+answered) can store a body twice: delivery is at least once. One more caveat: on
+a failed attempt the live detection may already have seen the chunk's events.
 """
 
 from __future__ import annotations
@@ -79,7 +96,9 @@ class HttpConfig(ConnectorConfig):
         default=16 << 20, ge=1, description="Largest body, before and after gzip (else 413)."
     )
     retry_after_seconds: int = Field(
-        default=1, ge=1, description="`Retry-After` sent with 429 while the pipeline is behind."
+        default=1,
+        ge=1,
+        description="`Retry-After` sent with 429 while the pipeline is behind, and with 503.",
     )
 
 
@@ -144,6 +163,7 @@ class HttpEndpoint(Connector[HttpConfig]):
                 config.batch_seconds,
                 config.queue_chunks,
                 "record",
+                refuse_failed=True,
             )
             self.sources[source.name] = _Source(batcher, _token(source))
         self.batchers = [source.batcher for source in self.sources.values()]
@@ -152,11 +172,11 @@ class HttpEndpoint(Connector[HttpConfig]):
     def _app(self) -> FastAPI:
         app = FastAPI(title="Vigil ingest", docs_url=None, redoc_url=None, openapi_url=None)
 
-        @app.post("/ingest/{source}", status_code=202)
+        @app.post("/ingest/{source}", status_code=200)
         async def by_path(source: str, request: Request) -> JSONResponse:
             return await self.accept(source, request)
 
-        @app.post(self.config.path, status_code=202)
+        @app.post(self.config.path, status_code=200)
         async def by_header(request: Request) -> JSONResponse:
             source = request.headers.get("x-vigil-source")
             if source is None:
@@ -183,10 +203,19 @@ class HttpEndpoint(Connector[HttpConfig]):
             records, recoded = records_of(body, request.headers.get("content-type", ""), whole)
         except BadBodyError as error:
             return _error(error.status, str(error))
-        if records and not source.batcher.offer(records):
+        return await self._store(source, records, recoded)
+
+    async def _store(self, source: _Source, records: list[str], recoded: int) -> JSONResponse:
+        """Answer once the records are stored: 200, or 429 / 503 to send them again."""
+        if not records:
+            return JSONResponse({"stored": 0, "rejected": 0})
+        receipt = source.batcher.promise(records, recoded)
+        if receipt is None:
             return self._busy()
-        source.batcher.report.recoded += recoded
-        return JSONResponse({"accepted": len(records)}, status_code=202)
+        stored = await receipt
+        if not stored.stored:
+            return self._unavailable()
+        return JSONResponse({"stored": stored.records, "rejected": stored.rejected})
 
     def _refused(self, source: _Source, authorization: str | None) -> JSONResponse | None:
         if source.token is None:
@@ -205,6 +234,12 @@ class HttpEndpoint(Connector[HttpConfig]):
     def _busy(self) -> JSONResponse:
         seconds = self.config.retry_after_seconds
         return _error(429, "the pipeline is behind; retry later", {"Retry-After": str(seconds)})
+
+    def _unavailable(self) -> JSONResponse:
+        seconds = self.config.retry_after_seconds
+        return _error(
+            503, "the records could not be stored; send them again", {"Retry-After": str(seconds)}
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         config = self.config

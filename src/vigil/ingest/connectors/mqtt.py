@@ -13,9 +13,23 @@ rejects it into the dead letters with its topic instead of it being lost.
 
 Subscriptions are QoS 1 on a persistent session (`clean_session: false`), made
 again on every (re)connection; paho reconnects with back-off between
-`reconnect_min_seconds` and `reconnect_most_seconds`. While the pipeline is
-behind, the network thread waits in the message callback: the broker's message
-is not acknowledged and no more are read until the batcher takes it.
+`reconnect_min_seconds` and `reconnect_most_seconds`.
+
+A message is acknowledged (PUBACK) only once it is stored: the client runs with
+paho's manual acknowledgement (`Client(manual_ack=True)`, `Client.ack`), and the
+ack is sent when the chunk holding the message is in the lake and the database
+(`Batcher.promise`). A chunk whose storage fails is retried (the broker keeps
+the messages unacknowledged meanwhile); one given up at shutdown is never
+acknowledged, so the broker delivers it again on the next connection of the same
+persistent session (`clean_session: true` throws that away). Delivery is at
+least once: a message stored but not yet acknowledged when the process dies
+comes again. The subscription is QoS 1, so the broker sends QoS 2 messages as
+QoS 1 (paho would send PUBREC for a QoS 2 message before it is stored, and keeps
+that state in memory only), and QoS 0 messages were never to be acknowledged.
+The broker sends at most its `max_inflight_messages` unacknowledged messages
+(Mosquitto: 20) before it waits, so a chunk is cut once `inflight_messages` wait
+for their ack, not only after `batch_seconds`. While the pipeline is behind, the
+network thread waits in the message callback: no more messages are read.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import json
 import logging
 import os
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
@@ -33,7 +48,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import Field
 
-from vigil.ingest.connectors.base import Batcher, Connector, ConnectorConfig, connectors
+from vigil.ingest.connectors.base import Batcher, Connector, ConnectorConfig, Receipt, connectors
 from vigil.ingest.pipeline import Ingestor
 
 logger = logging.getLogger(__name__)
@@ -66,6 +81,12 @@ class MqttConfig(ConnectorConfig):
     reconnect_most_seconds: int = Field(
         default=60, ge=1, description="Longest reconnection delay (the back-off doubles up to it)."
     )
+    inflight_messages: int = Field(
+        default=20,
+        ge=1,
+        description="The broker's limit of unacknowledged messages (Mosquitto's"
+        " `max_inflight_messages`); a chunk is cut when that many wait for their ack.",
+    )
 
 
 def record_of(topic: str, payload: bytes, received: datetime) -> str:
@@ -93,6 +114,8 @@ class MqttSubscriber(Connector[MqttConfig]):
         self.batchers = [self.batcher]
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False
+        self.unacked = 0
+        """Messages handed on and not yet acknowledged (read on the event loop only)."""
         self.client = self._client()
 
     def _client(self) -> mqtt.Client:
@@ -101,6 +124,7 @@ class MqttSubscriber(Connector[MqttConfig]):
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id or f"vigil-{config.name}",
             clean_session=config.clean_session,
+            manual_ack=True,
         )
         if config.username_env is not None:
             client.username_pw_set(
@@ -156,26 +180,51 @@ class MqttSubscriber(Connector[MqttConfig]):
             logger.warning("mqtt %s: disconnected (%s); reconnecting", self.config.name, reason)
 
     def _message(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        """Runs on paho's thread; waits (holding the ack) until the batcher takes the record."""
+        """Runs on paho's thread; waits until the batcher takes the record (not its storage)."""
         record = record_of(message.topic, bytes(message.payload), datetime.now(UTC))
         loop = self.loop
         while loop is not None and not self.stopping:
-            future = asyncio.run_coroutine_threadsafe(self._offer(record), loop)
+            future = asyncio.run_coroutine_threadsafe(
+                self._promise(record, message.mid, message.qos), loop
+            )
             try:
                 if future.result(timeout=5):
                     return
             except (concurrent.futures.TimeoutError, RuntimeError):
                 future.cancel()
         logger.error(
-            "mqtt %s: stopped before a message of %s was taken", self.config.name, message.topic
+            "mqtt %s: stopped before a message of %s was taken; not acknowledged",
+            self.config.name,
+            message.topic,
         )
 
-    async def _offer(self, record: str) -> bool:
-        while not self.batcher.offer([record]):
-            if self.stopping:
-                return False
-            await asyncio.sleep(WAIT_STEP)
-        return True
+    async def _promise(self, record: str, mid: int, qos: int) -> bool:
+        """Hand the record on, to be acknowledged once stored; False if stopping first."""
+        while not self.stopping:
+            receipt = self.batcher.promise([record])
+            if receipt is None:
+                await asyncio.sleep(WAIT_STEP)
+                continue
+            receipt.add_done_callback(partial(self._settled, mid, qos))
+            if qos > 0:
+                self.unacked += 1
+                if self.unacked >= self.config.inflight_messages:
+                    self.batcher.cut()  # the broker sends no more until these are acknowledged
+            return True
+        return False
+
+    def _settled(self, mid: int, qos: int, receipt: asyncio.Future[Receipt]) -> None:
+        if qos == 0:
+            return
+        self.unacked -= 1
+        if receipt.cancelled() or not receipt.result().stored:
+            logger.warning(
+                "mqtt %s: message %d not stored nor acknowledged: the broker sends it again",
+                self.config.name,
+                mid,
+            )
+            return
+        self.client.ack(mid, qos)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.loop = asyncio.get_running_loop()
@@ -186,8 +235,9 @@ class MqttSubscriber(Connector[MqttConfig]):
         try:
             await stop.wait()
         finally:
+            # Takes no more messages, stores what it took and acknowledges it, then leaves.
             self.stopping = True
-            self.client.disconnect()
-            await asyncio.to_thread(self.client.loop_stop)
             drained.set()
             await pipeline
+            self.client.disconnect()
+            await asyncio.to_thread(self.client.loop_stop)

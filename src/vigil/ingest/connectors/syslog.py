@@ -18,13 +18,20 @@ Either way a dead letter keeps the whole message.
 
 TCP frames are cut per frame by the first byte (RFC 6587): a digit starts octet
 counting (`LEN SP MSG`), anything else runs to the next newline; senders of both
-kinds can share a port. A frame over `max_message_bytes` is skipped and counted;
-an invalid octet count turns the bytes up to the next newline into one record,
-which the parser rejects into the dead letters, and the stream carries on. Bytes
-that are not UTF-8 are read as Latin-1 (see `vigil.ingest.framing`). When the
-pipeline is behind, each connection stops being read until it catches up (TCP
-back-pressure); UDP cannot push back, so datagrams that arrive then are dropped,
-counted and logged.
+kinds can share a port. A frame over `max_message_bytes` is skipped; an invalid
+octet count turns the bytes up to the next newline into one record, which the
+parser rejects into the dead letters, and the stream carries on. Bytes that are
+not UTF-8 are read as Latin-1 (see `vigil.ingest.framing`).
+
+Syslog has no acknowledgement, over TCP or TLS (RFC 5425, RFC 6587) as over UDP:
+a sender cannot learn what was stored, so a message taken but not yet stored when
+the process dies is lost (up to about `queue_chunks` chunks of `batch_records`). What
+the listener can do it does: when the pipeline is behind, each connection stops
+being read until it catches up (TCP back-pressure), and a chunk whose storage
+fails is retried (`vigil.ingest.connectors.base`). UDP cannot push back, so
+datagrams that arrive then are dropped. Dropped datagrams, datagrams over
+`max_message_bytes` and skipped TCP frames are logged and counted in the source's
+`dropped` total (`vigil ingest status`, the `vigil ingest serve` summary).
 """
 
 from __future__ import annotations
@@ -223,6 +230,7 @@ class _Session(asyncio.Protocol):
         self.listener = listener
         self.frames = TcpFrames(listener.config.max_message_bytes)
         self.waiting: list[str] = []
+        self.waiting_recoded = 0
         self.transport: asyncio.Transport | None = None
         self.paused = False
 
@@ -231,7 +239,12 @@ class _Session(asyncio.Protocol):
         self.listener.sessions.add(self)
 
     def data_received(self, data: bytes) -> None:
-        self.waiting.extend(self.listener.texts(self.frames.feed(data)))
+        skipped = self.frames.oversized
+        texts, recoded = self.listener.texts(self.frames.feed(data))
+        if self.frames.oversized > skipped:
+            self.listener.batcher.drop(self.frames.oversized - skipped)
+        self.waiting.extend(texts)
+        self.waiting_recoded += recoded
         self.listener.hand_on(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -255,17 +268,27 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.listener = listener
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        if len(data) > self.listener.config.max_message_bytes:
-            self.listener.oversized += 1
+        listener = self.listener
+        if len(data) > listener.config.max_message_bytes:
+            listener.oversized += 1
+            listener.batcher.drop()
+            if listener.oversized % 1000 == 1:
+                logger.warning(
+                    "%s: skipped a %d-byte datagram (over the limit); %d so far",
+                    listener.batcher.source,
+                    len(data),
+                    listener.oversized,
+                )
             return
-        texts = self.listener.texts([data])
-        if texts and not self.listener.batcher.offer(texts):
-            self.listener.dropped += 1
-            if self.listener.dropped % 1000 == 1:
+        texts, recoded = listener.texts([data])
+        if texts and not listener.batcher.offer(texts, recoded):
+            listener.dropped += 1
+            listener.batcher.drop()
+            if listener.dropped % 1000 == 1:
                 logger.warning(
                     "%s: pipeline behind, %d datagram(s) dropped so far",
-                    self.listener.batcher.source,
-                    self.listener.dropped,
+                    listener.batcher.source,
+                    listener.dropped,
                 )
 
 
@@ -285,19 +308,21 @@ class SyslogListener(Connector[SyslogConfig]):
         self.dropped = 0
         self.oversized = 0
 
-    def texts(self, messages: list[bytes]) -> list[str]:
+    def texts(self, messages: list[bytes]) -> tuple[list[str], int]:
+        """The messages' texts (blank ones left out) and how many were not UTF-8."""
         out = []
+        recoded = 0
         for message in messages:
-            text, recoded = decode(message)
+            text, latin = decode(message)
             if text.strip():
                 out.append(text)
-                self.batcher.report.recoded += recoded
-        return out
+                recoded += latin
+        return out, recoded
 
     def hand_on(self, session: _Session) -> None:
         """Offer a connection's messages; pause it while the pipeline is behind."""
-        if session.waiting and self.batcher.offer(session.waiting):
-            session.waiting = []
+        if session.waiting and self.batcher.offer(session.waiting, session.waiting_recoded):
+            session.waiting, session.waiting_recoded = [], 0
         if session.waiting or self.batcher.full:
             session.pause()
         elif session.paused:
