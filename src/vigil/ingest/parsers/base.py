@@ -24,7 +24,7 @@ from typing import ClassVar, Literal, TypeVar
 
 import polars as pl
 import pyarrow as pa
-from polars.exceptions import PolarsError
+from polars.exceptions import PolarsError, ShapeError
 
 from vigil.events import VIGIL_EXTENSION, EventBatch, OcsfEvent, SchemaMismatchError
 from vigil.events.base import RETAIL_PROFILE, SeverityId
@@ -105,7 +105,7 @@ def decode_json(frame: pl.DataFrame, column: str, dtype: pl.Struct) -> pl.DataFr
     """
     texts = frame.get_column(column)
     try:
-        decoded = texts.str.json_decode(dtype)
+        decoded = _json_decode(texts, dtype)
     except PolarsError as error:  # some record is bad: find which, off the fast path
         decoded, reasons = _narrow(texts, dtype, error)
         out = frame.with_columns(decoded.struct.unnest())
@@ -118,9 +118,22 @@ def decode_json(frame: pl.DataFrame, column: str, dtype: pl.Struct) -> pl.DataFr
 _SMALL = 16
 
 
+def _json_decode(texts: pl.Series, dtype: pl.Struct) -> pl.Series:
+    """One struct per record, or an error.
+
+    polars decodes the column as one stream of JSON lines, so a record cut inside a
+    string (`{"ts":"x","pa`) runs into the next one and two records come back as one
+    object: a count that does not match is a bad record, like a syntax error.
+    """
+    decoded = texts.str.json_decode(dtype)
+    if len(decoded) != len(texts):
+        raise ShapeError(f"{len(texts)} records decoded as {len(decoded)} JSON objects")
+    return decoded
+
+
 def _decode(texts: pl.Series, dtype: pl.Struct) -> tuple[pl.Series, list[str | None]]:
     try:
-        return texts.str.json_decode(dtype), [None] * len(texts)
+        return _json_decode(texts, dtype), [None] * len(texts)
     except PolarsError as error:
         return _narrow(texts, dtype, error)
 
@@ -162,17 +175,26 @@ def utc_time(text: pl.Expr) -> pl.Expr:
     return text.str.to_datetime(ISO_8601, time_unit="ms", time_zone="UTC", strict=False)
 
 
+_UNFORMATTED = "refused by a check whose reason names a missing value"
+
+
 def reject_where(frame: FrameT, *checks: tuple[pl.Expr, str | pl.Expr]) -> FrameT:
     """Give rows their first failing check's reason (earlier reasons win).
 
     A reason is fixed text, or an expression computed per row (to name the value seen).
     Works on a `LazyFrame` too, so that a parser can check and map in one query.
+    A computed reason that comes out null (it formats a missing value) still rejects:
+    a null reason would let the row through with no event and no rejection.
     """
     if not checks:
         return frame
     expr: pl.Expr = pl.lit(None, dtype=pl.String)
     for condition, reason in reversed(checks):
-        text = pl.lit(reason) if isinstance(reason, str) else reason.cast(pl.String)
+        text = (
+            pl.lit(reason)
+            if isinstance(reason, str)
+            else reason.cast(pl.String).fill_null(pl.lit(_UNFORMATTED))
+        )
         expr = pl.when(condition.fill_null(value=False)).then(text).otherwise(expr)
     if REASON in column_names(frame):
         return frame.with_columns(pl.coalesce(pl.col(REASON), expr).alias(REASON))

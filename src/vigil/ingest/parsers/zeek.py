@@ -136,14 +136,17 @@ class ZeekLog(Parser):
         """
         values = pl.col("record").str.strip_suffix("\r").str.split("\t")
         query = frame.lazy().with_columns(values.alias("_values"))
+        twice = sorted({name for name in layout if layout.count(name) > 1})
         query = reject_where(
             query,
+            (pl.lit(bool(twice)), f"the #fields header names {', '.join(twice)} more than once"),
             (
                 pl.col("_values").list.len() != len(layout),
                 f"expected {len(layout)} tab-separated Zeek fields, found a different number",
             ),
         )
-        used = [(position, name) for position, name in enumerate(layout) if name in self.fields]
+        first = {name: layout.index(name) for name in layout}
+        used = [(position, name) for name, position in first.items() if name in self.fields]
         query = query.with_columns(
             pl.col("_values").list.get(position, null_on_oob=True).alias(f"_text.{name}")
             for position, name in used

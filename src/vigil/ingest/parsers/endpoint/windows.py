@@ -105,7 +105,9 @@ class WindowsEvent(Parser):
             .alias("_class")
         )
         unmapped = pl.format(
-            "Windows event {} of channel {} has no mapping", event_id, pl.col("_channel")
+            "Windows event {} of channel {} has no mapping",
+            event_id,
+            pl.col("_channel").fill_null("(none)"),
         )
         frame = reject_where(
             frame, (event_id.is_null(), "no EventID"), (pl.col("_class").is_null(), unmapped)
