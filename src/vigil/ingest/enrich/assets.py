@@ -59,6 +59,12 @@ DEVICE_TYPES: dict[AssetKind, tuple[int, str]] = {
     AssetKind.WORKSTATION: (2, "Desktop"),
 }
 """Asset kind -> OCSF device / network endpoint `type_id` and its caption (99: our label)."""
+KEYS = ("ip", "mac", "uid", "hostname", "name")
+"""An endpoint group's fields that find its asset (with the event's `store.uid`)."""
+TEXT_FILLED = ("uid", "name", "hostname", "zone", "location.country")
+"""The fields `AssetIndex.endpoint` may fill, besides `type_id` and `type`."""
+ENDPOINT_FIELDS = frozenset((*KEYS, *TEXT_FILLED, "type_id", "type"))
+"""What the enricher reads or fills of an endpoint group."""
 
 
 class AssetIndex:
@@ -119,7 +125,54 @@ class AssetIndex:
     def endpoint(
         self, frame: pl.DataFrame, group: str, names: set[str], geo: GeoTable
     ) -> tuple[pl.DataFrame, pl.Series]:
-        """The group's empty fields filled from its asset (or segment), and the store found."""
+        """The group's empty fields filled from its asset (or segment), and the store found.
+
+        The lookups run once per distinct combination of the group's keys (a chunk of
+        90,000 flows holds a few hundred addresses) and are joined back to the rows.
+        """
+        keys = [name for name in ("store.uid", *(f"{group}.{f}" for f in KEYS)) if name in names]
+        rows = frame.select(keys)
+        distinct = rows.unique()  # in no particular order: joined back by the keys
+        if distinct.height == rows.height:
+            found = self._lookup(rows, group, names, geo)
+        else:
+            found = rows.join(
+                pl.concat([distinct, self._lookup(distinct, group, names, geo)], how="horizontal"),
+                on=keys,
+                how="left",
+                nulls_equal=True,
+                maintain_order="left",
+            ).drop(keys)
+        fills = []
+        for field in TEXT_FILLED:
+            column = f"{group}.{field}"
+            if column in names and f"_{field}" in found.columns:
+                fills.append(fill_empty(column, pl.lit(found[f"_{field}"])))
+        if f"{group}.type_id" in names:
+            type_id = found["_type_id"]
+            unknown = pl.col(f"{group}.type_id").is_null() | (pl.col(f"{group}.type_id") == 0)
+            known = pl.lit(type_id).is_not_null()
+            fills.append(
+                pl.when(unknown & known)
+                .then(pl.lit(type_id))
+                .otherwise(pl.col(f"{group}.type_id"))
+                .alias(f"{group}.type_id")
+            )
+            if f"{group}.type" in names:
+                fills.append(
+                    pl.when(unknown & known & is_empty(f"{group}.type"))
+                    .then(pl.lit(found["_type"]))
+                    .otherwise(pl.col(f"{group}.type"))
+                    .alias(f"{group}.type")
+                )
+        return frame.with_columns(fills), found["_store"].alias("store")
+
+    def _lookup(
+        self, frame: pl.DataFrame, group: str, names: set[str], geo: GeoTable
+    ) -> pl.DataFrame:
+        """Per row of the group's keys: the asset's (or segment's) fields and store, and
+        the country of a public address, as columns `_uid`, `_name`, `_hostname`, `_zone`,
+        `_type_id`, `_type`, `_store`, `_location.country`."""
         ip, store_uid = pl.col(f"{group}.ip"), pl.col("store.uid")
         keys = frame.select(
             index_of(pl.concat_str(store_uid, pl.lit("|"), ip), self._asset_by_store_ip).alias("a"),
@@ -149,42 +202,21 @@ class AssetIndex:
         given = frame["store.uid"] if "store.uid" in frame.columns else None
         asset = _same_store(gather_rows(self._assets, asset_index), given)
         seg = _same_store(gather_rows(self._segment_info, segment_index), given)
-        zone = asset["zone"].fill_null(seg["zone"])
-        store = asset["store"].fill_null(seg["store"])
-        country = None
+        found = [
+            asset["uid"].alias("_uid"),
+            asset["name"].alias("_name"),
+            asset["uid"].alias("_hostname"),
+            asset["zone"].fill_null(seg["zone"]).alias("_zone"),
+            asset["type_id"].alias("_type_id"),
+            asset["type"].alias("_type"),
+            asset["store"].fill_null(seg["store"]).alias("_store"),
+        ]
         if f"{group}.location.country" in names:
             owner = geo.ranges.lookup(numbers)
             owner = np.where(is_global(numbers), owner, NONE)
             codes = pl.DataFrame({"c": geo.countries}, schema={"c": pl.String})
-            country = gather_rows(codes, nullable_index(owner))["c"]
-        fills = []
-        for field, value in (
-            ("uid", asset["uid"]),
-            ("name", asset["name"]),
-            ("hostname", asset["uid"]),
-            ("zone", zone),
-            ("location.country", country),
-        ):
-            column = f"{group}.{field}"
-            if value is not None and column in names:
-                fills.append(fill_empty(column, pl.lit(value)))
-        if f"{group}.type_id" in names:
-            unknown = pl.col(f"{group}.type_id").is_null() | (pl.col(f"{group}.type_id") == 0)
-            known = pl.lit(asset["type_id"]).is_not_null()
-            fills.append(
-                pl.when(unknown & known)
-                .then(pl.lit(asset["type_id"]))
-                .otherwise(pl.col(f"{group}.type_id"))
-                .alias(f"{group}.type_id")
-            )
-            if f"{group}.type" in names:
-                fills.append(
-                    pl.when(unknown & known & is_empty(f"{group}.type"))
-                    .then(pl.lit(asset["type"]))
-                    .otherwise(pl.col(f"{group}.type"))
-                    .alias(f"{group}.type")
-                )
-        return frame.with_columns(fills), store
+            found.append(gather_rows(codes, nullable_index(owner))["c"].alias("_location.country"))
+        return pl.DataFrame(found)
 
 
 def _present(frame: pl.DataFrame, column: str, lookup: object) -> pl.Expr:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from vigil.estate.types import Estate
 from vigil.events import EventBatch
-from vigil.ingest.enrich.assets import AssetIndex
+from vigil.ingest.enrich.assets import ENDPOINT_FIELDS, AssetIndex
 from vigil.ingest.enrich.columns import fill_empty, gather_rows, index_of, unique_keys
 from vigil.ingest.enrich.geo import GeoTable
 from vigil.ingest.enrich.identities import IdentityIndex
@@ -57,15 +57,19 @@ class Enricher:
             for name in batch.table.column_names
             if name.endswith(".full_name") and f"{name[: -len('.full_name')]}.type_id" in names
         ]
+        # Only what the lookups read or fill travels to polars and back.
+        endpoint_fields = {f"{group}.{field}" for group in endpoints for field in ENDPOINT_FIELDS}
         wanted = [
             name
             for name in batch.table.column_names
             if name.startswith("store.")
-            or any(name.startswith(f"{group}.") for group in (*endpoints, *users))
+            or name in endpoint_fields
+            or any(name.startswith(f"{group}.") for group in users)
         ]
-        frame = pl.from_arrow(batch.table.select(wanted))
-        if not isinstance(frame, pl.DataFrame):  # pragma: no cover - a table gives a frame
+        original = pl.from_arrow(batch.table.select(wanted))
+        if not isinstance(original, pl.DataFrame):  # pragma: no cover - a table gives a frame
             raise TypeError("expected a data frame")
+        frame = original
         stores: list[pl.Series] = []
         ip_owner: dict[str, pl.Series] = {}
         for group in endpoints:
@@ -78,7 +82,7 @@ class Enricher:
         stores = [ip_owner[g] for g in endpoints if g != "dst_endpoint"]
         stores += [ip_owner[g] for g in endpoints if g == "dst_endpoint"] + homes
         frame = self._store(frame, stores, names)
-        return EventBatch(batch.event_class, _replace(batch.table, frame))
+        return EventBatch(batch.event_class, _replace(batch.table, frame, original))
 
     def _store(
         self, frame: pl.DataFrame, candidates: list[pl.Series], names: set[str]
@@ -103,9 +107,11 @@ def _endpoint_order(group: str) -> tuple[int, str]:
     return rank.get(group, 5), group
 
 
-def _replace(table: pa.Table, frame: pl.DataFrame) -> pa.Table:
-    """The table with the frame's columns put back, in the table's own types."""
+def _replace(table: pa.Table, frame: pl.DataFrame, original: pl.DataFrame) -> pa.Table:
+    """The table with the frame's changed columns put back, in the table's own types."""
     for name in frame.columns:
+        if frame[name].equals(original[name]):
+            continue  # nothing filled: the table keeps its own column
         position = table.schema.get_field_index(name)
         field = table.schema.field(position)
         table = table.set_column(position, field, frame[name].to_arrow().cast(field.type))
