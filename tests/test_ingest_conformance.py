@@ -179,7 +179,12 @@ def test_one_bad_record_costs_only_itself(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,  # CI runs the same examples each time; explore with a local seed
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(lines=st.lists(st.text(max_size=200), max_size=8))
 def test_fuzzed_input_never_raises(name: str, lines: list[str]) -> None:
     lines = [line.replace("\n", " ") for line in lines]
@@ -608,30 +613,29 @@ def _edited_golden(name: str, edits: list[Edit]) -> tuple[Framed, ParseResult]:
 
 
 SCHEMA_GAPS = {
-    "cef": "IPs and ports not checked (dst 'x.x.x.x by', port 494703)",
-    "firewall": "IPs and MACs not checked (CEF and FortiGate)",
-    "fortigate": "IPs and MACs not checked ('00.0.11.34', '=10.0.10.5')",
-    "iot_mqtt": "MACs not checked ('02:00:0000:0c:28')",
-    "netflow_csv": "IPs not checked ('10.0.11\\xff.34', '0')",
-    "ocsf_json": "the event model takes IPv4 with leading zeros ('00.0.0.10')",
+    "cef": "an endpoint with only a port (CEF may leave an address out)",
+    "firewall": "an endpoint with only a port (CEF may leave an address out)",
     "okta_signin": "src_endpoint with only a location when the IP is gone",
+    "ocsf_json": "the event model takes IPv4 with leading zeros ('00.0.0.10')",
     "osquery": "process or actor objects left without any required attribute",
-    "radius_detail": "IPs and MACs not checked; src_endpoint with only a MAC",
-    "suricata_eve": "endpoint with only a port when the IP is gone",
-    "web_access": "client IPs not checked ('2001:7')",
+    "radius_detail": "a user object left with none of name, uid, account",
+    "suricata_eve": "an endpoint with only a port when the IP is gone",
     "windows_event": "user with only a domain",
-    "zeek_conn": "IPs not checked; endpoint with only a port",
-    "zeek_dns": "IPs not checked ('10.5')",
-    "zeek_http": "IPs not checked ('203.0..80')",
 }
 """Parsers whose events from damaged input can still break the OCSF schema, so the
 fuzz test does not check their events' schema yet (it still checks all the rest):
-they copy a field's text without checking its form, or leave an object with none of
-the attributes OCSF requires of it. Take a parser off the list once it is fixed."""
+they leave an object with none of the attributes OCSF requires of it. (Addresses,
+MACs, ports and times of every parser are checked by `parse_with`.) Take a parser
+off the list once it is fixed."""
 
 
 @pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,  # CI runs the same examples each time; explore with a local seed
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(edits=EDITS)
 def test_edited_golden_input_is_parsed_or_rejected_never_raised(
     name: str, edits: list[Edit]

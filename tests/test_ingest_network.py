@@ -401,3 +401,43 @@ def test_nfdump_tcp_flags_of_distinct_texts_match_reading_every_row() -> None:
     got = frame.select(_flags_by_value(frame, "flags")).to_series().to_list()
     assert got == expected
     assert {2, 18, 255, None} <= set(expected)  # letters, number and hex, all set, unset
+
+
+def test_malformed_addresses_and_ports_are_refused() -> None:
+    """What OCSF would refuse is a dead letter with a reason, checked once for every
+    parser in `parse_with`; well-formed values of every shape pass."""
+    import polars as pl
+
+    from vigil.events import NetworkActivity
+    from vigil.ingest.parsers.base import INDEX, parse_with
+
+    rows = [
+        ("10.0.0.1", "02-00-00-00-0c-28", 443, "10.0.0.2", None),
+        ("fe80::1%eth0", "02:00:00:00:0C:28", 0, "::ffff:10.0.0.2", None),
+        ("10.0.9.12srcport=36183", None, 443, "10.0.0.2", "src_endpoint.ip is not an IP"),
+        ("00.0.11.34", None, 443, "10.0.0.2", "src_endpoint.ip is not an IP"),
+        ("10.0.0.1", "02:00:0000:0c:28", 443, "10.0.0.2", "src_endpoint.mac is not a MAC"),
+        ("10.0.0.1", None, 494703, "10.0.0.2", "src_endpoint.port is not a port"),
+        ("10.0.0.1", None, 443, "10.0.0.2", None),
+    ]
+    frame = pl.DataFrame(
+        {
+            INDEX: pl.Series(range(len(rows)), dtype=pl.UInt32),
+            "time": pl.Series([1795420800000] * len(rows)).cast(pl.Datetime("ms", "UTC")),
+            "activity_id": [6] * len(rows),
+            "metadata.product.name": ["test"] * len(rows),
+            "src_endpoint.ip": [row[0] for row in rows],
+            "src_endpoint.mac": [row[1] for row in rows],
+            "src_endpoint.port": [row[2] for row in rows],
+            "dst_endpoint.ip": [row[3] for row in rows],
+        }
+    )
+    result = parse_with(frame, NetworkActivity)
+    assert result.events == 3
+    reasons = {item.index: item.reason for item in result.rejected}
+    for index, row in enumerate(rows):
+        expected = row[4]
+        if expected is None:
+            assert index not in reasons
+        else:
+            assert reasons[index].startswith(expected), reasons[index]

@@ -18,6 +18,7 @@ input. The helpers here carry the shared mechanics:
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import ClassVar, Literal, TypeVar
@@ -347,9 +348,80 @@ def _complete(frame: pl.DataFrame, event_class: type[OcsfEvent]) -> pl.DataFrame
     return frame.with_columns(exprs)
 
 
+MAC_ADDRESS = r"^([0-9A-Fa-f]{2}[:-]){5}([0-9A-Fa-f]{2})$"
+"""OCSF's `mac_t`."""
+_IPV4 = r"^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$"
+
+
+def reject_malformed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reject rows whose address or port columns hold what OCSF would refuse: an `*.ip`
+    that is no IPv4 or IPv6 address (`10.0.9.12srcport=36183`, `00.0.11.34`), a `*.mac`
+    that is no MAC address, a `*.port` outside 0-65535; and times no reader could
+    turn into a date (outside the years 1-9999).
+
+    A damaged record can put any text where a parser expects an address; stored, it
+    would break every consumer that trusts the type. Addresses repeat, so each
+    distinct value is checked once.
+    """
+    checks: list[tuple[pl.Expr, str]] = []
+    for name, dtype in frame.schema.items():
+        leaf = name.rpartition(".")[2]
+        if name.startswith("_"):
+            continue
+        if isinstance(dtype, pl.Datetime) and dtype.time_unit in _PER_SECOND:
+            # Compared as integers: polars cannot take the year of such a value.
+            first, last = (bound * _PER_SECOND[dtype.time_unit] for bound in _YEARS_1_TO_9999)
+            ticks = pl.col(name).cast(pl.Int64)
+            checks.append(((ticks < first) | (ticks > last), f"{name} is outside the years 1-9999"))
+        elif leaf not in ("ip", "mac", "port"):
+            continue
+        elif leaf == "port" and dtype.is_integer():
+            outside = (pl.col(name) < 0) | (pl.col(name) > 65535)
+            checks.append((outside, f"{name} is not a port number (0-65535)"))
+        elif dtype == pl.String:
+            bad = _bad_values(frame.get_column(name), leaf)
+            if len(bad):
+                what = "an IP address" if leaf == "ip" else "a MAC address"
+                checks.append((pl.col(name).is_in(bad.implode()), f"{name} is not {what}"))
+    if not checks:
+        return frame
+    # One pass to see which checks any row fails; the reasons are built for those only.
+    failing = frame.select(
+        condition.fill_null(value=False).any().alias(str(number))
+        for number, (condition, _) in enumerate(checks)
+    ).row(0)
+    return reject_where(
+        frame, *(check for check, fails in zip(checks, failing, strict=True) if fails)
+    )
+
+
+_YEARS_1_TO_9999 = (-62_135_596_800, 253_402_300_799)
+"""The first and last second Python's `datetime` can hold, from the epoch."""
+_PER_SECOND = {"ms": 1_000, "us": 1_000_000}
+"""Datetime units; nanoseconds cannot leave the years 1677-2262 at all."""
+
+
+def _bad_values(column: pl.Series, kind: str) -> pl.Series:
+    """The distinct values of an `ip` or `mac` column that are not of that form."""
+    distinct = column.drop_nulls().unique()
+    if kind == "mac":
+        return distinct.filter(~distinct.str.contains(MAC_ADDRESS))
+    others = distinct.filter(~distinct.str.contains(_IPV4))  # IPv6, or not an address
+    return pl.Series([value for value in others.to_list() if not _is_ip(value)], dtype=pl.String)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def parse_with(frame: pl.DataFrame, event_class: type[OcsfEvent]) -> ParseResult:
-    """The usual ending of a parser: split off rejected rows, batch the rest."""
-    good, rejected = split_rejected(frame)
+    """The usual ending of a parser: reject malformed addresses and ports, split off
+    rejected rows, batch the rest."""
+    good, rejected = split_rejected(reject_malformed(frame))
     result = ParseResult(rejected=rejected)
     if good.height:
         result.batches.append(to_batch(good, event_class))

@@ -56,7 +56,8 @@ class ZeekLog(Parser):
     """Zeek field name -> type, in Zeek's default order (the fields that are mapped)."""
     default_layout: ClassVar[tuple[str, ...]] = ()
     """Zeek's default field order, where it has fields that are not mapped."""
-    required: ClassVar[tuple[str, ...]] = ("ts",)
+    required: ClassVar[tuple[str, ...]] = ("ts", "id.orig_h", "id.resp_h")
+    """Fields Zeek writes in every record of these logs: without them it is damaged."""
 
     def __init__(self) -> None:
         self.layout: list[str] = list(self.default_layout or self.fields)

@@ -234,7 +234,10 @@ class Osquery(Parser):
         added = pl.col("action") == "added"
         return [
             *self.common(),
-            pl.when(added).then(pl.col("_time")).otherwise(pl.col("_logged")).alias("time"),
+            pl.when(added)
+            .then(pl.col("_time"))
+            .otherwise(pl.coalesce(pl.col("_logged"), pl.col("_time")))
+            .alias("time"),
             pl.when(added).then(pl.lit(LOGON)).otherwise(pl.lit(LOGOFF)).alias("activity_id"),
             pl.when(added).then(pl.lit("Logon")).otherwise(pl.lit("Logoff")).alias("activity_name"),
             pl.lit(1).alias("status_id"),
