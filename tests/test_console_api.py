@@ -574,6 +574,8 @@ def test_health_shows_sources_dead_letters_and_parts(api: Api) -> None:
     sources = {s["source"].rsplit("/", 1)[-1]: s for s in health["sources"]}
     assert sources["sample_events.ndjson"]["events"] == 697
     assert sources["broken.ndjson"]["rejected"] == 2
+    counted = ("skipped", "recoded", "pans_masked", "dropped")
+    assert {name: sources["broken.ndjson"][name] for name in counted} == dict.fromkeys(counted, 0)
     assert health["dead_letters"]["total"] == 2
     assert {w["name"]: w["status"] for w in health["workers"]} == {
         "database": "ok",

@@ -19,6 +19,12 @@ class SourceRead(Model):
     records: int
     events: int
     rejected: int
+    skipped: int = Field(description="Records that carry no event (headers, comments).")
+    recoded: int = Field(description="Records that were not UTF-8, read as Latin-1.")
+    pans_masked: int = Field(description="Card numbers masked before storage.")
+    dropped: int = Field(
+        description="Records a connector lost before parsing (UDP while behind, oversized)."
+    )
     last_at: datetime
     lag_s: float = Field(description="Seconds since it last delivered.")
 
@@ -49,6 +55,10 @@ class HealthRead(Model):
                     records=s.records,
                     events=s.events,
                     rejected=s.rejected,
+                    skipped=s.skipped,
+                    recoded=s.recoded,
+                    pans_masked=s.pans_masked,
+                    dropped=s.dropped,
                     last_at=s.last_at,
                     lag_s=s.lag_s,
                 )

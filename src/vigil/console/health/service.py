@@ -38,6 +38,10 @@ def health(console: Console) -> Health:
             records=row.records,
             events=row.events,
             rejected=row.rejected,
+            skipped=row.skipped,
+            recoded=row.recoded,
+            pans_masked=row.pans_masked,
+            dropped=row.dropped,
             last_at=utc(row.last_at),
             lag_s=max(0.0, (now - utc(row.last_at)).total_seconds()),
         )

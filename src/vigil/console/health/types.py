@@ -13,6 +13,10 @@ class SourceHealth:
     records: int
     events: int
     rejected: int
+    skipped: int
+    recoded: int
+    pans_masked: int
+    dropped: int
     last_at: datetime
     lag_s: float
     """Seconds since the source last delivered (by the console's clock)."""

@@ -81,10 +81,12 @@ export function sourceOptions(bySource, selected) {
 
 function show(health, perSecond) {
   fill(byId("health-sources"), tableParts(
-    ["Source", "Format", "Records", "Events", "Rejected", "Rate", "Last", "Lag"], health.sources ?? [], {
+    ["Source", "Format", "Records", "Events", "Rejected", "Dropped", "PANs masked", "Rate", "Last", "Lag"], health.sources ?? [], {
       cell: (name, _v, row) => ({
         Source: sourceCell(row.source), Format: row.format, Records: number(row.records), Events: number(row.events),
         Rejected: row.records ? `${number(row.rejected)} (${number((100 * row.rejected) / row.records, 1)}%)` : number(row.rejected),
+        Dropped: row.dropped ? h("span", { class: "badge lag-stale", title: "lost before parsing: UDP while behind, or over the size limit" }, number(row.dropped)) : number(row.dropped ?? 0),
+        "PANs masked": number(row.pans_masked ?? 0),
         Rate: perSecond[row.source] === null || perSecond[row.source] === undefined ? "measuring…" : `${number(perSecond[row.source], 1)}/s`,
         Last: h("span", { title: time(row.last_at) }, ago(row.last_at)),
         Lag: h("span", { class: `badge lag-${lagState(row.lag_s)}` }, `${LAG_WORDS[lagState(row.lag_s)]} · ${duration(row.lag_s)}`),
