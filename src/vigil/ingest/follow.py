@@ -39,7 +39,7 @@ from vigil.ingest.checkpoint import (
 from vigil.ingest.framing import frame
 from vigil.ingest.parsers import Parser, parsers
 from vigil.ingest.parsers.base import Framing, run
-from vigil.ingest.pipeline import Ingestor
+from vigil.ingest.pipeline import ChunkReport, Ingestor
 from vigil.ingest.types import IngestError, RawRecords
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,8 @@ class Follower:
         self.clock = clock
         self.checkpoint = store.load(path)
         self.parser: Parser = parsers.get(format_name)()
+        self.report = ChunkReport(self.source, format_name)
+        """What this follower has stored since it started (the `serve` summary)."""
         self.fd: int | None = None
         self.moved = False
         """The path names another file now (or none): finish this one, then switch."""
@@ -326,7 +328,7 @@ class Follower:
         if len(framed.text):
             records = RawRecords(self.source, framed.text, checkpoint.next_record, self.unit)
             batch_id = f"{self.source}#{checkpoint.generation}@{chunk.offset}"
-            self.ingestor.ingest(records, self.parser, batch_id, framed.recoded)
+            self.report.add(self.ingestor.ingest(records, self.parser, batch_id, framed.recoded))
         self._save(
             chunk.offset + len(chunk.data),
             checkpoint.next_record + len(framed.text),

@@ -38,9 +38,8 @@ from vigil.ingest.follow import (
     Follower,
     cut_records,
 )
-from vigil.ingest.parsers import Parser, parsers
+from vigil.ingest.parsers import parsers
 from vigil.ingest.pipeline import ChunkReport, Ingestor
-from vigil.ingest.types import RawRecords
 
 logger = logging.getLogger(__name__)
 
@@ -161,31 +160,6 @@ class Tailer:
             follower.close()
 
 
-class _Tally(Ingestor):
-    """The connector's ingestor, counting what it stores per file for `serve`'s summary.
-
-    It delegates to the shared ingestor (and so to its lock) rather than being a
-    second one; only `ingest` is used by the followers.
-    """
-
-    def __init__(self, inner: Ingestor) -> None:  # delegates: no `Ingestor.__init__`
-        self.inner = inner
-        self.lake = inner.lake
-        self.database = inner.database
-        self.counts: dict[str, ChunkReport] = {}
-
-    def ingest(
-        self, records: RawRecords, parser: Parser, batch_id: str | None = None, recoded: int = 0
-    ) -> ChunkReport:
-        report = self.inner.ingest(records, parser, batch_id, recoded)
-        total = self.counts.setdefault(records.source, ChunkReport(records.source, parser.name))
-        total.add(report)
-        return report
-
-    def count_dropped(self, source: str, format_name: str, count: int) -> None:
-        self.inner.count_dropped(source, format_name, count)
-
-
 # Connector is invariant in its config type, so no subclass matches the registry's
 # `Connector[ConnectorConfig]` exactly; the config model is checked by `config_model`.
 @connectors.register("tail")  # type: ignore[arg-type]
@@ -204,11 +178,10 @@ class TailConnector(Connector[TailConfig]):
         super().__init__(config, ingestor)
         data = data_dir if data_dir is not None else ingestor.lake.root.parent
         folder = data / config.checkpoints if config.checkpoints else data / "checkpoints"
-        self.tally = _Tally(ingestor)
         self.tailer = Tailer(
             config.paths,
             config.format,
-            self.tally,
+            ingestor,
             CheckpointStore(folder),
             start_at=config.start_at,
             max_records=config.batch_records,
@@ -218,7 +191,7 @@ class TailConnector(Connector[TailConfig]):
 
     def reports(self) -> list[ChunkReport]:
         """The running counts of each file stored since start-up (one source per file)."""
-        return list(self.tally.counts.values())
+        return [f.report for f in self.tailer.followers.values() if f.report.records]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop`; what was ingested is checkpointed, so nothing is left to flush."""
