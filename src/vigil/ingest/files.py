@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from vigil.ingest.framing import frame, whole_records
 from vigil.ingest.parsers import Parser, parsers
@@ -31,12 +30,6 @@ logger = logging.getLogger(__name__)
 SNIFF_BYTES = 64 * 1024
 CHUNK_BYTES = 8 * 1024 * 1024
 MIN_CONFIDENCE = 0.5
-
-
-def _open(path: Path) -> BinaryIO:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
 
 
 class _Reading:
@@ -64,8 +57,8 @@ class _Reading:
 def detect_format(path: Path) -> str:
     """The parser whose `sniff` is surest about the start of the file."""
     try:
-        with _open(path) as handle:
-            head = handle.read(SNIFF_BYTES)
+        with closing(_Reading(path)) as reading:
+            head = reading.content.read(SNIFF_BYTES)
     except (OSError, EOFError) as error:
         raise IngestError(f"cannot read {path}: {error}") from error
     return detect_bytes(head, str(path))

@@ -31,6 +31,7 @@ from vigil.events import VIGIL_EXTENSION, EventBatch, OcsfEvent, SchemaMismatchE
 from vigil.events.base import RETAIL_PROFILE, SeverityId
 from vigil.events.columns import arrow_schema
 from vigil.events.ocsf import OCSF_VERSION, category_caption
+from vigil.ingest.enrich.geo import IPV4
 from vigil.ingest.types import ParseResult, RawRecords, Rejected
 from vigil.plugins import Registry
 
@@ -350,7 +351,6 @@ def _complete(frame: pl.DataFrame, event_class: type[OcsfEvent]) -> pl.DataFrame
 
 MAC_ADDRESS = r"^([0-9A-Fa-f]{2}[:-]){5}([0-9A-Fa-f]{2})$"
 """OCSF's `mac_t`."""
-_IPV4 = r"^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$"
 
 
 def reject_malformed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -406,7 +406,7 @@ def _bad_values(column: pl.Series, kind: str) -> pl.Series:
     distinct = column.drop_nulls().unique()
     if kind == "mac":
         return distinct.filter(~distinct.str.contains(MAC_ADDRESS))
-    others = distinct.filter(~distinct.str.contains(_IPV4))  # IPv6, or not an address
+    others = distinct.filter(~distinct.str.contains(IPV4))  # IPv6, or not an address
     return pl.Series([value for value in others.to_list() if not _is_ip(value)], dtype=pl.String)
 
 
