@@ -27,9 +27,10 @@ comes again. The subscription is QoS 1, so the broker sends QoS 2 messages as
 QoS 1 (paho would send PUBREC for a QoS 2 message before it is stored, and keeps
 that state in memory only), and QoS 0 messages were never to be acknowledged.
 The broker sends at most its `max_inflight_messages` unacknowledged messages
-(Mosquitto: 20) before it waits, so a chunk is cut once `inflight_messages` wait
-for their ack, not only after `batch_seconds`. While the pipeline is behind, the
-network thread waits in the message callback: no more messages are read.
+(Mosquitto: 20) before it waits; the batcher cuts a chunk of waiting messages as
+soon as it is idle (`Batcher.promise`), so those never wait on `batch_seconds`.
+While the pipeline is behind, the network thread waits in the message callback:
+no more messages are read.
 """
 
 from __future__ import annotations
@@ -80,12 +81,6 @@ class MqttConfig(ConnectorConfig):
     reconnect_min_seconds: int = Field(default=1, ge=1, description="First reconnection delay.")
     reconnect_most_seconds: int = Field(
         default=60, ge=1, description="Longest reconnection delay (the back-off doubles up to it)."
-    )
-    inflight_messages: int = Field(
-        default=20,
-        ge=1,
-        description="The broker's limit of unacknowledged messages (Mosquitto's"
-        " `max_inflight_messages`); a chunk is cut when that many wait for their ack.",
     )
 
 
@@ -208,8 +203,6 @@ class MqttSubscriber(Connector[MqttConfig]):
             receipt.add_done_callback(partial(self._settled, mid, qos))
             if qos > 0:
                 self.unacked += 1
-                if self.unacked >= self.config.inflight_messages:
-                    self.batcher.cut()  # the broker sends no more until these are acknowledged
             return True
         return False
 
