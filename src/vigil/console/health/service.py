@@ -3,7 +3,7 @@ the console depends on (database schema, event lake, playbooks and approvals).""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from vigil.console.health.types import (
     DeadLetterEntry,
@@ -14,12 +14,13 @@ from vigil.console.health.types import (
 )
 from vigil.console.state import Console
 from vigil.correlate.codec import utc
+from vigil.ingest import ingest_status
 from vigil.respond.approvals import ApprovalStatus
 from vigil.respond.errors import RespondError
 from vigil.respond.playbooks import load_playbooks
 from vigil.respond.store import ResponseStore
 from vigil.store.database import Database
-from vigil.store.models import DeadLetter, IngestSource
+from vigil.store.models import DeadLetter
 
 MAX_LETTERS = 200
 """Dead letters one page holds at most (a raw record is up to 64 KiB)."""
@@ -27,10 +28,8 @@ MAX_LETTERS = 200
 
 def health(console: Console) -> Health:
     now = console.now()
-    with console.database.session() as session:
-        rows = list(session.scalars(select(IngestSource).order_by(IngestSource.records.desc())))
-        query = select(DeadLetter.source, func.count()).group_by(DeadLetter.source)
-        letters = {str(row[0]): int(row[1]) for row in session.execute(query)}
+    status = ingest_status(console.database, latest=0)
+    rows, letters = status.sources, status.dead_letters
     sources = tuple(
         SourceHealth(
             source=row.source,
